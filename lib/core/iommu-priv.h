@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private structures of the core (the userspace iommu-priv.h).
+ *
+ * Lock order (outer first):
+ *   device->group_mutex  (attach, detach, replace; the kernel's group->mutex)
+ *   iommu->lock          (the IOMMU's device list and IOPF-enable queue)
+ *   queue->lock          (the queue's device list)
+ *   device->iommu_lock   (publication of the fault param; dev_iommu::lock)
+ *   fault_param->lock    (partial list, pending groups, live groups)
+ *   domain->lock         (the domain's attachment list)
+ *   ctx->lock            (member list, fault-param list)
+ * The report path takes only fault_param->lock, under the RCU read lock.
+ * page_response is called with fault_param->lock held.
+ */
+#ifndef IOPF_CORE_IOMMU_PRIV_H
+#define IOPF_CORE_IOMMU_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu/urcu-bp.h>
+#include <urcu/list.h>
+#include <urcu/rculfhash.h>
+#include <urcu/wfcqueue.h>
+
+#include <iopf/domain.h>
+#include <iopf/fault.h>
+#include <iopf/iommu.h>
+#include <iopf/queue.h>
+#include <iopf/trace.h>
+
+#include "alloc.h"
+#include "export.h"
+
+#ifndef container_of
+#define container_of(ptr, type, member) caa_container_of(ptr, type, member)
+#endif
+
+#define iopf_likely(x)	 __builtin_expect(!!(x), 1)
+#define iopf_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define IOPF_PASID_MAX (1u << IOPF_PASID_BITS)
+#define IOPF_LEAF_BITS 10
+#define IOPF_LEAF_SIZE (1u << IOPF_LEAF_BITS)
+#define IOPF_DIR_SIZE  (IOPF_PASID_MAX >> IOPF_LEAF_BITS)
+
+/*
+ * RCU publication with C11 atomics: the same release/consume ordering as
+ * rcu_assign_pointer()/rcu_dereference(), but visible to ThreadSanitizer,
+ * which cannot see through liburcu's inline assembly.
+ */
+#define iopf_rcu_assign(p, v) \
+	atomic_store_explicit(&(p), (v), memory_order_release)
+#define iopf_rcu_deref(p) atomic_load_explicit(&(p), memory_order_acquire)
+
+/* Reference counts (the kernel's refcount_t), C11 atomics for the same reason. */
+struct iopf_ref {
+	atomic_long count;
+};
+
+static inline void iopf_ref_init(struct iopf_ref *ref)
+{
+	atomic_init(&ref->count, 1);
+}
+
+static inline void iopf_ref_get(struct iopf_ref *ref)
+{
+	atomic_fetch_add_explicit(&ref->count, 1, memory_order_relaxed);
+}
+
+/* refcount_inc_not_zero(): for lookups under the RCU read lock. */
+static inline bool iopf_ref_get_unless_zero(struct iopf_ref *ref)
+{
+	long c = atomic_load_explicit(&ref->count, memory_order_relaxed);
+
+	do {
+		if (!c)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&ref->count, &c, c + 1,
+							memory_order_acquire,
+							memory_order_relaxed));
+	return true;
+}
+
+/* True when this was the last reference. */
+static inline bool iopf_ref_put(struct iopf_ref *ref)
+{
+	return atomic_fetch_sub_explicit(&ref->count, 1,
+					 memory_order_acq_rel) == 1;
+}
+
+/*
+ * Objects the context frees in reverse creation order at iopf_ctx_free().
+ * Every layer links its objects here, so the core needs to know nothing of
+ * SVA binds, channels or hardware models to tear them down.
+ */
+struct iopf_ctx_member {
+	struct cds_list_head node;
+	void (*destroy)(struct iopf_ctx_member *member);
+};
+
+struct iopf_ctx {
+	pthread_mutex_t lock;
+	struct cds_list_head members;
+	struct cds_list_head fault_params;
+	struct cds_list_head iommus;
+	struct cds_lfht *devices;
+	unsigned int nr_iommus;
+	unsigned int nr_queues;
+	/* global PASID space (pasid.c) */
+	pthread_mutex_t pasid_lock;
+	uint64_t *pasid_bitmap;
+	/* trace (lib/trace) */
+	_Atomic(iopf_trace_sink_t) trace_sink;
+	_Atomic(void *) trace_priv;
+	atomic_uint_fast64_t trace_seq;
+};
+
+struct iopf_iommu {
+	struct iopf_ctx_member member;
+	struct iopf_ctx *ctx;
+	char *name;
+	struct iopf_iommu_ops ops;
+	void *drvdata;
+	struct cds_list_head ctx_node;
+	pthread_mutex_t lock;
+	struct cds_list_head devices;
+	_Atomic(struct iopf_queue *) queue;
+	unsigned int nr_enabled;
+};
+
+/*
+ * One attachment of a domain at a device's RID or PASID: what the routing
+ * table points to. @handle is NULL for a bare attach.
+ */
+struct iopf_attachment {
+	struct cds_list_head dev_node;
+	struct cds_list_head dom_node;
+	struct iopf_device *dev;
+	struct iopf_domain *domain;
+	struct iopf_attach_handle *handle;
+	uint32_t pasid;
+};
+
+struct iopf_pasid_leaf {
+	_Atomic(struct iopf_attachment *) entry[IOPF_LEAF_SIZE];
+};
+
+struct iopf_pasid_dir {
+	_Atomic(struct iopf_pasid_leaf *) leaf[IOPF_DIR_SIZE];
+};
+
+struct iopf_fault_param;
+
+struct iopf_device {
+	struct cds_lfht_node ht_node;
+	atomic_bool live; /* release-stored before publication */
+	struct iopf_ref ref;
+	struct rcu_head rcu;
+	struct iopf_ctx *ctx;
+	struct iopf_iommu *iommu;
+	struct cds_list_head iommu_node;
+	uint32_t id;
+	uint32_t max_pasids;
+	char *name;
+	void *drvdata;
+	pthread_mutex_t group_mutex;
+	struct cds_list_head attachments;
+	_Atomic(struct iopf_attachment *) rid; /* RCU */
+	_Atomic(struct iopf_pasid_dir *)
+		pasid_dir; /* RCU, at the first PASID attach */
+	pthread_mutex_t iommu_lock;
+	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
+	unsigned int iopf_refcount; /* fault-capable handle attachments */
+	bool iopf_auto; /* added to iommu->queue by attach */
+	bool published;
+};
+
+/*
+ * Hooks of the layer that owns a domain (SVA, channel). The core knows
+ * nothing else about them.
+ */
+struct iopf_domain_ops {
+	/* after a handle was detached or replaced and the queue flushed */
+	void (*handle_detached)(struct iopf_domain *domain,
+				struct iopf_attach_handle *handle);
+	/* the domain is being freed */
+	void (*release)(struct iopf_domain *domain);
+	/*
+	 * Walk the domain's "page table" for an ATS translation: 0 when @addr
+	 * is mapped with every IOPF_FAULT_PERM_* bit of @perm, -EFAULT when a
+	 * page request is needed. NULL: -EOPNOTSUPP.
+	 */
+	int (*translate)(struct iopf_domain *domain, uint64_t addr,
+			 uint32_t perm);
+};
+
+struct iopf_domain {
+	struct iopf_ctx_member member;
+	struct iopf_ctx *ctx;
+	enum iopf_domain_type type;
+	iopf_handler_t iopf_handler;
+	void *priv;
+	const struct iopf_domain_ops *ops;
+	bool owned; /* freed by its layer, not the user */
+	pthread_mutex_t lock;
+	struct cds_list_head attachments;
+};
+
+struct iopf_queue {
+	struct iopf_ctx_member member;
+	struct iopf_ctx *ctx;
+	char *name;
+	pthread_mutex_t lock;
+	struct cds_list_head devices;
+	/* work items: iopf_group.work_node */
+	struct cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	atomic_size_t pending;
+	/* workers and their sleep/wake */
+	unsigned int nr_workers;
+	pthread_t *workers;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake_cond;
+	atomic_uint sleepers;
+	atomic_bool stopping;
+	/* flush: two epochs of in-flight work, as SRCU does */
+	pthread_mutex_t flush_mutex;
+	pthread_cond_t flush_cond;
+	atomic_uint epoch;
+	atomic_long inflight[2];
+	atomic_uint flush_waiters;
+	/* manual mode: one runner at a time keeps FIFO order */
+	pthread_mutex_t run_lock;
+};
+
+struct iopf_fault_param {
+	pthread_mutex_t lock;
+	struct iopf_ref users;
+	struct rcu_head rcu;
+	struct iopf_device *dev; /* holds a device reference */
+	struct iopf_queue *queue; /* NULL once removed */
+	struct cds_list_head queue_list;
+	struct cds_list_head ctx_node;
+	struct cds_list_head partial; /* struct iopf_fault_node */
+	struct cds_list_head faults; /* pending groups (pending_node) */
+	struct cds_list_head groups; /* every live group (live_node) */
+};
+
+struct iopf_fault_node {
+	struct cds_list_head list;
+	struct iopf_fault fault;
+};
+
+struct iopf_group {
+	struct iopf_fault_node last_fault;
+	struct cds_list_head faults; /* partials first, last at the tail */
+	uint32_t fault_count;
+	uint32_t cookie; /* for the channel layer */
+	struct cds_list_head pending_node; /* empty: answered */
+	struct cds_list_head live_node;
+	struct cds_wfcq_node work_node;
+	void (*work_fn)(struct iopf_group *group);
+	struct iopf_attach_handle *attach_handle;
+	struct iopf_fault_param *fault_param;
+	struct cds_list_head node; /* for the handler's own lists */
+	atomic_bool queued;
+	uint8_t work_epoch;
+	bool on_stack;
+};
+
+/* context members (iommu.c) */
+void iopf_ctx_link(struct iopf_ctx *ctx, struct iopf_ctx_member *member,
+		   void (*destroy)(struct iopf_ctx_member *member));
+void iopf_ctx_unlink(struct iopf_ctx *ctx, struct iopf_ctx_member *member);
+
+void iopf_ctx_forget_queue(struct iopf_ctx *ctx, struct iopf_queue *queue);
+
+/* devices (iommu.c) */
+void iopf_device_get(struct iopf_device *dev);
+
+/* domains (domain.c) */
+int iopf_domain_alloc_ops(struct iopf_ctx *ctx, enum iopf_domain_type type,
+			  iopf_handler_t handler, void *priv,
+			  const struct iopf_domain_ops *ops,
+			  struct iopf_domain **out);
+void iopf_domain_destroy(struct iopf_domain *domain);
+void iopf_device_detach_all(struct iopf_device *dev);
+struct iopf_attachment *iopf_pasid_entry(struct iopf_device *dev,
+					 uint32_t pasid);
+
+/* IOPF enabling (domain.c), with group_mutex held */
+int iopf_enable_for_domain(struct iopf_device *dev, struct iopf_domain *domain,
+			   struct iopf_attach_handle *handle);
+void iopf_disable_for_domain(struct iopf_device *dev,
+			     struct iopf_domain *domain,
+			     struct iopf_attach_handle *handle);
+
+/* fault params (io-pgfault.c) */
+struct iopf_fault_param *iopf_get_dev_fault_param(struct iopf_device *dev);
+void iopf_put_dev_fault_param(struct iopf_fault_param *fault_param);
+void iopf_ctx_free_groups(struct iopf_ctx *ctx);
+
+/* queues (queue.c) */
+void iopf_queue_flush(struct iopf_queue *queue);
+
+/* trace (lib/trace/trace.c) */
+void iopf_trace_emit(struct iopf_ctx *ctx, struct iopf_trace_event *ev);
+
+static inline bool iopf_trace_on(struct iopf_ctx *ctx)
+{
+	return iopf_unlikely(
+		atomic_load_explicit(&ctx->trace_sink, memory_order_relaxed) !=
+		NULL);
+}
+
+void iopf_trace_fault(struct iopf_ctx *ctx, uint32_t type,
+		      const struct iopf_device *dev,
+		      const struct iopf_fault *evt, int32_t code,
+		      uint32_t origin, int32_t ret, uint32_t count);
+void iopf_trace_dev(struct iopf_ctx *ctx, uint32_t type,
+		    const struct iopf_device *dev, uint32_t pasid,
+		    const char *name, int32_t ret);
+
+#endif /* IOPF_CORE_IOMMU_PRIV_H */

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fault queues: the work side of drivers/iommu/io-pgfault.c.
+ *
+ * The kernel gives each iopf queue an unbound, unordered workqueue: groups
+ * may complete out of order, faults inside a group are handled in order by
+ * one work item. Here a queue is a wait-free liburcu wfcqueue of groups
+ * drained by pthread workers, or, with no workers ("manual mode"), by the
+ * caller of iopf_queue_run(), in FIFO order, so a simulation is
+ * reproducible bit for bit.
+ *
+ * Flush (flush_workqueue) waits for the work queued before it and not for
+ * work queued after it: every item counts itself in one of two epochs, as
+ * SRCU readers do, and a flush flips the epoch and waits for the old one to
+ * drain.
+ *
+ * Lock order: queue->lock (devices), then per-device locks. wake_lock and
+ * flush_mutex are leaves.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iommu-priv.h"
+
+#define IOPF_MAX_WORKERS 1024
+
+static struct iopf_group *work_to_group(struct cds_wfcq_node *node)
+{
+	return container_of(node, struct iopf_group, work_node);
+}
+
+/* ---- flush epochs ------------------------------------------------------- */
+
+static uint8_t work_begin(struct iopf_queue *queue)
+{
+	unsigned int idx;
+
+	/*
+	 * Count ourselves in the current epoch; if a flush flipped it in the
+	 * meantime, count in the new one instead (seq_cst on both sides: the
+	 * flusher either sees our increment or we see its flip).
+	 */
+	for (;;) {
+		idx = atomic_load(&queue->epoch) & 1;
+		atomic_fetch_add(&queue->inflight[idx], 1);
+		if ((atomic_load(&queue->epoch) & 1) == idx)
+			return (uint8_t)idx;
+		atomic_fetch_sub(&queue->inflight[idx], 1);
+	}
+}
+
+static void work_end(struct iopf_queue *queue, uint8_t idx)
+{
+	if (atomic_fetch_sub(&queue->inflight[idx], 1) != 1)
+		return;
+	if (atomic_load(&queue->flush_waiters)) {
+		pthread_mutex_lock(&queue->wake_lock);
+		pthread_cond_broadcast(&queue->flush_cond);
+		pthread_mutex_unlock(&queue->wake_lock);
+	}
+}
+
+/* ---- running work ------------------------------------------------------- */
+
+static void run_one(struct iopf_queue *queue, struct iopf_group *group)
+{
+	void (*fn)(struct iopf_group * group);
+	uint8_t idx;
+
+	/* Pair with the release in queue_enqueue(): the handoff, for TSan. */
+	(void)atomic_load_explicit(&group->queued, memory_order_acquire);
+	fn = group->work_fn;
+	idx = group->work_epoch;
+	atomic_fetch_sub(&queue->pending, 1);
+	/* Queued no more: fn may queue it again. */
+	atomic_store(&group->queued, false);
+	fn(group);
+	work_end(queue, idx);
+}
+
+static struct iopf_group *dequeue(struct iopf_queue *queue)
+{
+	struct cds_wfcq_node *node;
+
+	node = cds_wfcq_dequeue_blocking(&queue->head, &queue->tail);
+	return node ? work_to_group(node) : NULL;
+}
+
+static void wake_one(struct iopf_queue *queue)
+{
+	pthread_mutex_lock(&queue->wake_lock);
+	pthread_cond_signal(&queue->wake_cond);
+	pthread_mutex_unlock(&queue->wake_lock);
+}
+
+/* Sleep until there is work or the queue stops. */
+static void worker_wait(struct iopf_queue *queue)
+{
+	pthread_mutex_lock(&queue->wake_lock);
+	atomic_fetch_add(&queue->sleepers, 1);
+	/* Re-check under the lock: enqueuers signal under it, no lost wake-up. */
+	while (cds_wfcq_empty(&queue->head, &queue->tail) &&
+	       !atomic_load(&queue->stopping))
+		pthread_cond_wait(&queue->wake_cond, &queue->wake_lock);
+	atomic_fetch_sub(&queue->sleepers, 1);
+	pthread_mutex_unlock(&queue->wake_lock);
+}
+
+static void *worker_fn(void *arg)
+{
+	struct iopf_queue *queue = arg;
+	struct iopf_group *group;
+
+	urcu_bp_register_thread();
+	for (;;) {
+		group = dequeue(queue);
+		if (!group) {
+			if (atomic_load(&queue->stopping))
+				break;
+			worker_wait(queue);
+			continue;
+		}
+		/* More work behind this one and a sleeping worker: share it. */
+		if (atomic_load(&queue->sleepers) &&
+		    !cds_wfcq_empty(&queue->head, &queue->tail))
+			wake_one(queue);
+		run_one(queue, group);
+	}
+	return NULL;
+}
+
+static void queue_enqueue(struct iopf_queue *queue, struct iopf_group *group,
+			  void (*fn)(struct iopf_group *group))
+{
+	bool was_busy;
+
+	group->work_fn = fn;
+	group->work_epoch = work_begin(queue);
+	cds_wfcq_node_init(&group->work_node);
+	atomic_fetch_add(&queue->pending, 1);
+	/* Publish the fields above to the worker that dequeues it. */
+	atomic_store_explicit(&group->queued, true, memory_order_release);
+	was_busy =
+		cds_wfcq_enqueue(&queue->head, &queue->tail, &group->work_node);
+	if (!was_busy && queue->nr_workers && atomic_load(&queue->sleepers))
+		wake_one(queue);
+}
+
+IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
+				void (*fn)(struct iopf_group *group))
+{
+	struct iopf_fault_param *fp;
+	struct iopf_queue *queue;
+	int ret = 0;
+
+	if (!group || !fn)
+		return -EINVAL;
+	if (atomic_exchange(&group->queued, true))
+		return -EBUSY;
+	fp = group->fault_param;
+	/* Under fp->lock: remove_device cannot retire the queue meanwhile. */
+	pthread_mutex_lock(&fp->lock);
+	queue = fp->queue;
+	if (queue)
+		queue_enqueue(queue, group, fn);
+	else
+		ret = -ENODEV;
+	pthread_mutex_unlock(&fp->lock);
+	if (ret) {
+		atomic_store(&group->queued, false);
+		return ret;
+	}
+	if (iopf_trace_on(fp->dev->ctx))
+		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
+				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
+				 0, group->fault_count);
+	return 0;
+}
+
+static size_t run_locked(struct iopf_queue *queue, size_t max)
+{
+	struct iopf_group *group;
+	size_t ran = 0;
+
+	while (ran < max && (group = dequeue(queue))) {
+		run_one(queue, group);
+		ran++;
+	}
+	return ran;
+}
+
+IOPF_EXPORT size_t iopf_queue_run(struct iopf_queue *queue, size_t max)
+{
+	size_t ran;
+
+	if (!queue || queue->nr_workers)
+		return 0;
+	/* One runner at a time keeps the FIFO order across callers. */
+	pthread_mutex_lock(&queue->run_lock);
+	ran = run_locked(queue, max);
+	pthread_mutex_unlock(&queue->run_lock);
+	return ran;
+}
+
+IOPF_EXPORT size_t iopf_queue_pending(const struct iopf_queue *queue)
+{
+	return queue ? atomic_load(&queue->pending) : 0;
+}
+
+/* ---- flush -------------------------------------------------------------- */
+
+static void wait_epoch(struct iopf_queue *queue, unsigned int idx)
+{
+	pthread_mutex_lock(&queue->wake_lock);
+	atomic_fetch_add(&queue->flush_waiters, 1);
+	while (atomic_load(&queue->inflight[idx]))
+		pthread_cond_wait(&queue->flush_cond, &queue->wake_lock);
+	atomic_fetch_sub(&queue->flush_waiters, 1);
+	pthread_mutex_unlock(&queue->wake_lock);
+}
+
+/* Wait for (manual mode: run) every work item queued before the call. */
+void iopf_queue_flush(struct iopf_queue *queue)
+{
+	unsigned int old;
+
+	if (!queue->nr_workers) {
+		/* Work may queue more work: run until nothing is left. */
+		pthread_mutex_lock(&queue->run_lock);
+		while (run_locked(queue, SIZE_MAX))
+			;
+		pthread_mutex_unlock(&queue->run_lock);
+		return;
+	}
+	pthread_mutex_lock(&queue->flush_mutex);
+	old = atomic_fetch_add(&queue->epoch, 1) & 1;
+	wait_epoch(queue, old);
+	pthread_mutex_unlock(&queue->flush_mutex);
+}
+
+IOPF_EXPORT int iopf_queue_flush_dev(struct iopf_device *dev)
+{
+	struct iopf_fault_param *fp;
+	struct iopf_queue *queue = NULL;
+
+	if (!dev)
+		return -EINVAL;
+	fp = iopf_get_dev_fault_param(dev);
+	if (fp) {
+		queue = fp->queue;
+		iopf_put_dev_fault_param(fp);
+	}
+	if (!queue)
+		return -ENODEV;
+	iopf_queue_flush(queue);
+	if (iopf_trace_on(dev->ctx))
+		iopf_trace_dev(dev->ctx, IOPF_TRACE_QUEUE_FLUSHED, dev,
+			       IOPF_PASID_INVALID, queue->name, 0);
+	return 0;
+}
+
+/* ---- alloc and free ----------------------------------------------------- */
+
+static void queue_stop_workers(struct iopf_queue *queue)
+{
+	pthread_mutex_lock(&queue->wake_lock);
+	atomic_store(&queue->stopping, true);
+	pthread_cond_broadcast(&queue->wake_cond);
+	pthread_mutex_unlock(&queue->wake_lock);
+	for (unsigned int i = 0; i < queue->nr_workers; i++)
+		pthread_join(queue->workers[i], NULL);
+}
+
+static void queue_release(struct iopf_queue *queue)
+{
+	cds_wfcq_destroy(&queue->head, &queue->tail);
+	pthread_cond_destroy(&queue->flush_cond);
+	pthread_cond_destroy(&queue->wake_cond);
+	pthread_mutex_destroy(&queue->run_lock);
+	pthread_mutex_destroy(&queue->flush_mutex);
+	pthread_mutex_destroy(&queue->wake_lock);
+	pthread_mutex_destroy(&queue->lock);
+	iopf_mfree(queue->workers);
+	iopf_mfree(queue->name);
+	iopf_mfree(queue);
+}
+
+static struct iopf_device *queue_first_device(struct iopf_queue *queue)
+{
+	struct iopf_fault_param *fp;
+	struct iopf_device *dev = NULL;
+
+	pthread_mutex_lock(&queue->lock);
+	if (!cds_list_empty(&queue->devices)) {
+		fp = cds_list_first_entry(&queue->devices,
+					  struct iopf_fault_param, queue_list);
+		dev = fp->dev;
+		iopf_device_get(dev);
+	}
+	pthread_mutex_unlock(&queue->lock);
+	return dev;
+}
+
+static void queue_destroy(struct iopf_ctx_member *member)
+{
+	struct iopf_queue *queue =
+		container_of(member, struct iopf_queue, member);
+	struct iopf_device *dev;
+
+	/*
+	 * Run the work first, then answer what is left: the kernel's order
+	 * (remove, then destroy the workqueue) runs work on freed groups.
+	 */
+	iopf_ctx_forget_queue(queue->ctx, queue);
+	iopf_queue_flush(queue);
+	while ((dev = queue_first_device(queue))) {
+		iopf_queue_remove_device(queue, dev);
+		iopf_device_put(dev);
+	}
+	iopf_queue_flush(queue);
+	queue_stop_workers(queue);
+	queue_release(queue);
+}
+
+static int queue_start_workers(struct iopf_queue *queue)
+{
+	queue->workers = iopf_calloc(queue->nr_workers ? queue->nr_workers : 1,
+				     sizeof(pthread_t));
+	if (!queue->workers)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < queue->nr_workers; i++) {
+		if (pthread_create(&queue->workers[i], NULL, worker_fn,
+				   queue)) {
+			queue->nr_workers = i;
+			queue_stop_workers(queue);
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+static int queue_workers_from_attr(const struct iopf_queue_attr *attr,
+				   unsigned int *nr)
+{
+	long cpus;
+
+	if (!attr) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		*nr = cpus > 0 ? (unsigned int)cpus : 1;
+		return 0;
+	}
+	if (attr->size < offsetof(struct iopf_queue_attr, nr_workers) +
+				 sizeof(attr->nr_workers) ||
+	    attr->size > sizeof(*attr) || attr->nr_workers > IOPF_MAX_WORKERS)
+		return -EINVAL;
+	*nr = attr->nr_workers;
+	return 0;
+}
+
+static struct iopf_queue *queue_new(struct iopf_ctx *ctx, const char *name)
+{
+	struct iopf_queue *queue = iopf_zalloc(sizeof(*queue));
+	char buf[32];
+
+	if (!queue)
+		return NULL;
+	if (!name) {
+		pthread_mutex_lock(&ctx->lock);
+		snprintf(buf, sizeof(buf), "iopfq%u", ctx->nr_queues++);
+		pthread_mutex_unlock(&ctx->lock);
+		name = buf;
+	}
+	queue->name = iopf_strdup(name);
+	if (!queue->name) {
+		iopf_mfree(queue);
+		return NULL;
+	}
+	queue->ctx = ctx;
+	pthread_mutex_init(&queue->lock, NULL);
+	pthread_mutex_init(&queue->wake_lock, NULL);
+	pthread_mutex_init(&queue->flush_mutex, NULL);
+	pthread_mutex_init(&queue->run_lock, NULL);
+	pthread_cond_init(&queue->wake_cond, NULL);
+	pthread_cond_init(&queue->flush_cond, NULL);
+	CDS_INIT_LIST_HEAD(&queue->devices);
+	cds_wfcq_init(&queue->head, &queue->tail);
+	return queue;
+}
+
+IOPF_EXPORT int iopf_queue_alloc(struct iopf_ctx *ctx, const char *name,
+				 const struct iopf_queue_attr *attr,
+				 struct iopf_queue **out)
+{
+	struct iopf_queue *queue;
+	unsigned int nr;
+	int ret;
+
+	if (!ctx || !out)
+		return -EINVAL;
+	ret = queue_workers_from_attr(attr, &nr);
+	if (ret)
+		return ret;
+	queue = queue_new(ctx, name);
+	if (!queue)
+		return -ENOMEM;
+	queue->nr_workers = nr;
+	ret = queue_start_workers(queue);
+	if (ret) {
+		queue_release(queue);
+		return ret;
+	}
+	iopf_ctx_link(ctx, &queue->member, queue_destroy);
+	*out = queue;
+	return 0;
+}
+
+IOPF_EXPORT void iopf_queue_free(struct iopf_queue *queue)
+{
+	if (!queue)
+		return;
+	iopf_ctx_unlink(queue->ctx, &queue->member);
+	queue_destroy(&queue->member);
+}
