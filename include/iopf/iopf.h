@@ -15,5 +15,8 @@
 #include <iopf/mock.h>
 #include <iopf/trace.h>
 #include <iopf/testing.h>
+#include <iopf/trace-format.h>
+#include <iopf/sva.h>
+#include <iopf/channel.h>
 
 #endif /* IOPF_IOPF_H */

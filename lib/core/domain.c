@@ -188,21 +188,20 @@ int iopf_enable_for_domain(struct iopf_device *dev, struct iopf_domain *domain,
 {
 	struct iopf_iommu *iommu = dev->iommu;
 	struct iopf_fault_param *fp;
+	struct iopf_queue *queue;
 	int ret = 0;
 
 	if (!fault_capable(domain, handle) || dev->iopf_refcount++)
 		return 0;
 	pthread_mutex_lock(&iommu->lock);
 	fp = iopf_get_dev_fault_param(dev);
+	queue = atomic_load(&iommu->queue);
 	if (fp) {
 		/* Added by the caller: left alone. */
 		iopf_put_dev_fault_param(fp);
-	} else if (atomic_load(&iommu->queue)) {
-		ret = iopf_queue_add_device(atomic_load(&iommu->queue), dev);
-		if (!ret) {
-			dev->iopf_auto = true;
-			iommu->nr_enabled++;
-		}
+	} else if (queue) {
+		ret = iopf_queue_add_device(queue, dev);
+		dev->iopf_auto = !ret;
 	}
 	pthread_mutex_unlock(&iommu->lock);
 	if (ret)
@@ -218,19 +217,20 @@ void iopf_disable_for_domain(struct iopf_device *dev,
 	struct iopf_fault_param *fp;
 	struct iopf_queue *queue = NULL;
 
-	if (!fault_capable(domain, handle) || --dev->iopf_refcount ||
-	    !dev->iopf_auto)
+	if (!fault_capable(domain, handle) || --dev->iopf_refcount)
 		return;
 	pthread_mutex_lock(&iommu->lock);
-	fp = iopf_get_dev_fault_param(dev);
-	if (fp) {
-		queue = fp->queue;
-		iopf_put_dev_fault_param(fp);
+	if (dev->iopf_auto) {
+		fp = iopf_get_dev_fault_param(dev);
+		if (fp) {
+			queue = fp->queue;
+			iopf_put_dev_fault_param(fp);
+		}
+		/* The queue may be gone already (iopf_queue_free()). */
+		if (queue)
+			iopf_queue_remove_device(queue, dev);
+		dev->iopf_auto = false;
 	}
-	if (queue)
-		iopf_queue_remove_device(queue, dev);
-	dev->iopf_auto = false;
-	iommu->nr_enabled--;
 	pthread_mutex_unlock(&iommu->lock);
 }
 

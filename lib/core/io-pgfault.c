@@ -117,6 +117,12 @@ static void group_response(struct iopf_group *group, uint32_t code,
 		trace_response(fp->dev, &group->last_fault.fault, code, origin);
 }
 
+void iopf_group_response_origin(struct iopf_group *group, uint32_t code,
+				uint32_t origin)
+{
+	group_response(group, code, origin);
+}
+
 IOPF_EXPORT void iopf_group_response(struct iopf_group *group,
 				     enum iopf_page_response_code status)
 {
@@ -190,7 +196,9 @@ static struct iopf_group *iopf_group_alloc(struct iopf_fault_param *fp,
 	uint32_t count = 1;
 
 	group = iopf_malloc(sizeof(*group));
-	if (!group) {
+	if (group) {
+		group->on_stack = false;
+	} else {
 		group = abort_group;
 		memset(group, 0, sizeof(*group));
 		group->on_stack = true;
@@ -273,6 +281,15 @@ static int report_partial_fault(struct iopf_fault_param *fp,
 		return -ENOMEM;
 	node->fault = *evt;
 	pthread_mutex_lock(&fp->lock);
+	/*
+	 * The device left its queue after we found it: remove_device already
+	 * dropped its partials, so this one goes too (the kernel leaks it).
+	 */
+	if (!fp->queue) {
+		pthread_mutex_unlock(&fp->lock);
+		iopf_mfree(node);
+		return 0;
+	}
 	cds_list_add(&node->list, &fp->partial);
 	pthread_mutex_unlock(&fp->lock);
 	return 0;

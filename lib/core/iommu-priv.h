@@ -130,7 +130,6 @@ struct iopf_iommu {
 	pthread_mutex_t lock;
 	struct cds_list_head devices;
 	_Atomic(struct iopf_queue *) queue;
-	unsigned int nr_enabled;
 };
 
 /*
@@ -304,6 +303,9 @@ void iopf_disable_for_domain(struct iopf_device *dev,
 struct iopf_fault_param *iopf_get_dev_fault_param(struct iopf_device *dev);
 void iopf_put_dev_fault_param(struct iopf_fault_param *fault_param);
 void iopf_ctx_free_groups(struct iopf_ctx *ctx);
+/* iopf_group_response() naming who answers, for the trace (origin). */
+void iopf_group_response_origin(struct iopf_group *group, uint32_t code,
+				uint32_t origin);
 
 /* queues (queue.c) */
 void iopf_queue_flush(struct iopf_queue *queue);

@@ -189,6 +189,30 @@ IOPF_EXPORT struct iopf_ctx *iopf_iommu_ctx(const struct iopf_iommu *iommu)
 	return iommu ? iommu->ctx : NULL;
 }
 
+/* Is a device of @iommu enabled through its current queue? iommu->lock held. */
+static bool iommu_queue_in_use(struct iopf_iommu *iommu)
+{
+	struct iopf_queue *cur = atomic_load(&iommu->queue);
+	struct iopf_fault_param *fp;
+	struct iopf_device *dev;
+	bool busy = false;
+
+	if (!cur)
+		return false;
+	cds_list_for_each_entry(dev, &iommu->devices, iommu_node) {
+		if (!dev->iopf_auto)
+			continue;
+		fp = iopf_get_dev_fault_param(dev);
+		if (fp) {
+			busy = fp->queue == cur;
+			iopf_put_dev_fault_param(fp);
+		}
+		if (busy)
+			break;
+	}
+	return busy;
+}
+
 IOPF_EXPORT int iopf_iommu_set_queue(struct iopf_iommu *iommu,
 				     struct iopf_queue *queue)
 {
@@ -197,7 +221,7 @@ IOPF_EXPORT int iopf_iommu_set_queue(struct iopf_iommu *iommu,
 	if (!iommu || (queue && queue->ctx != iommu->ctx))
 		return -EINVAL;
 	pthread_mutex_lock(&iommu->lock);
-	if (iommu->nr_enabled)
+	if (iommu_queue_in_use(iommu))
 		ret = -EBUSY;
 	else
 		atomic_store(&iommu->queue, queue);
@@ -378,7 +402,7 @@ IOPF_EXPORT void iopf_device_free(struct iopf_device *dev)
 
 	if (!dev)
 		return;
-	device_unpublish(dev);
+	/* As the kernel: detach (draining the hardware) before unpublishing. */
 	iopf_device_detach_all(dev);
 	/* A device the caller added to a queue itself is still on it. */
 	fp = iopf_get_dev_fault_param(dev);
@@ -389,6 +413,7 @@ IOPF_EXPORT void iopf_device_free(struct iopf_device *dev)
 		if (queue)
 			iopf_queue_remove_device(queue, dev);
 	}
+	device_unpublish(dev);
 	/* Pair with iopf_device_new(): the caller's reference. */
 	iopf_device_put(dev);
 }

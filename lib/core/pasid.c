@@ -2,14 +2,17 @@
 /*
  * The context's global PASID space (the kernel's iommu_alloc_global_pasid()
  * and the mm PASID allocator): the lowest free PASID from 1, below the
- * asking device's max_pasids. A 2^20-bit bitmap, allocated at first use.
+ * asking device's max_pasids. A 2^20-bit bitmap, allocated at first use,
+ * followed by a summary with one bit per bitmap word that is full, so an
+ * allocation looks at 256 summary words at most instead of 16384 words.
  */
 #include <errno.h>
 
 #include "iommu-priv.h"
 #include "pasid.h"
 
-#define WORDS (IOPF_PASID_MAX / 64)
+#define WORDS   (IOPF_PASID_MAX / 64)
+#define SUMMARY (WORDS / 64)
 
 static void trace_pasid(struct iopf_ctx *ctx, uint32_t type,
 			struct iopf_device *dev, uint32_t pasid)
@@ -18,23 +21,52 @@ static void trace_pasid(struct iopf_ctx *ctx, uint32_t type,
 		iopf_trace_dev(ctx, type, dev, pasid, "global", 0);
 }
 
+/* The lowest clear bit of word @w, or 64; PASID 0 (the RID) never counts. */
+static unsigned int word_first_free(const uint64_t *map, uint32_t w)
+{
+	uint64_t free_bits = ~map[w];
+
+	if (w == 0)
+		free_bits &= ~1ull;
+	return free_bits ? (unsigned int)__builtin_ctzll(free_bits) : 64;
+}
+
 static int find_lowest_free(const uint64_t *map, uint32_t limit, uint32_t *out)
 {
-	for (uint32_t w = 0; w * 64 < limit; w++) {
-		uint64_t free_bits = ~map[w];
+	const uint64_t *summary = map + WORDS;
 
-		if (w == 0)
-			free_bits &= ~1ull; /* PASID 0 is the RID */
-		if (!free_bits)
-			continue;
-		uint32_t bit = w * 64 + (uint32_t)__builtin_ctzll(free_bits);
+	for (uint32_t s = 0; s < SUMMARY && s * 64 * 64 < limit; s++) {
+		/* words of this summary word that are not full, lowest first */
+		for (uint64_t m = ~summary[s]; m; m &= m - 1) {
+			uint32_t w = s * 64 + (uint32_t)__builtin_ctzll(m);
+			unsigned int bit = word_first_free(map, w);
 
-		if (bit >= limit)
-			return -ENOSPC;
-		*out = bit;
-		return 0;
+			if (bit == 64)
+				continue;   /* word 0 with only PASID 0 clear */
+			if (w * 64 + bit >= limit)
+				return -ENOSPC;
+			*out = w * 64 + bit;
+			return 0;
+		}
 	}
 	return -ENOSPC;
+}
+
+static void pasid_set(uint64_t *map, uint32_t p)
+{
+	map[p / 64] |= 1ull << (p % 64);
+	if (map[p / 64] == ~0ull)
+		map[WORDS + p / 4096] |= 1ull << (p / 64 % 64);
+}
+
+static bool pasid_clear(uint64_t *map, uint32_t p)
+{
+	uint64_t bit = 1ull << (p % 64);
+	bool was_set = map[p / 64] & bit;
+
+	map[p / 64] &= ~bit;
+	map[WORDS + p / 4096] &= ~(1ull << (p / 64 % 64));
+	return was_set;
 }
 
 IOPF_EXPORT int iopf_alloc_global_pasid(struct iopf_device *dev,
@@ -51,14 +83,14 @@ IOPF_EXPORT int iopf_alloc_global_pasid(struct iopf_device *dev,
 	ctx = dev->ctx;
 	pthread_mutex_lock(&ctx->pasid_lock);
 	if (!ctx->pasid_bitmap)
-		ctx->pasid_bitmap = iopf_calloc(WORDS, sizeof(uint64_t));
+		ctx->pasid_bitmap = iopf_calloc(WORDS + SUMMARY, sizeof(uint64_t));
 	if (!ctx->pasid_bitmap) {
 		pthread_mutex_unlock(&ctx->pasid_lock);
 		return -ENOMEM;
 	}
 	ret = find_lowest_free(ctx->pasid_bitmap, dev->max_pasids, &p);
 	if (!ret)
-		ctx->pasid_bitmap[p / 64] |= 1ull << (p % 64);
+		pasid_set(ctx->pasid_bitmap, p);
 	pthread_mutex_unlock(&ctx->pasid_lock);
 	if (!ret) {
 		*pasid = p;
@@ -74,12 +106,8 @@ IOPF_EXPORT void iopf_free_global_pasid(struct iopf_ctx *ctx, uint32_t pasid)
 	if (!ctx || pasid == IOPF_NO_PASID || pasid >= IOPF_PASID_MAX)
 		return;
 	pthread_mutex_lock(&ctx->pasid_lock);
-	if (ctx->pasid_bitmap) {
-		uint64_t bit = 1ull << (pasid % 64);
-
-		was_set = ctx->pasid_bitmap[pasid / 64] & bit;
-		ctx->pasid_bitmap[pasid / 64] &= ~bit;
-	}
+	if (ctx->pasid_bitmap)
+		was_set = pasid_clear(ctx->pasid_bitmap, pasid);
 	pthread_mutex_unlock(&ctx->pasid_lock);
 	if (was_set)
 		trace_pasid(ctx, IOPF_TRACE_PASID_FREED, NULL, pasid);

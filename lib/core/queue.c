@@ -160,6 +160,11 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 	if (atomic_exchange(&group->queued, true))
 		return -EBUSY;
 	fp = group->fault_param;
+	/* Trace first: once queued, a worker may free the group at any time. */
+	if (iopf_trace_on(fp->dev->ctx))
+		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
+				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
+				 0, group->fault_count);
 	/* Under fp->lock: remove_device cannot retire the queue meanwhile. */
 	pthread_mutex_lock(&fp->lock);
 	queue = fp->queue;
@@ -168,15 +173,9 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 	else
 		ret = -ENODEV;
 	pthread_mutex_unlock(&fp->lock);
-	if (ret) {
+	if (ret)
 		atomic_store(&group->queued, false);
-		return ret;
-	}
-	if (iopf_trace_on(fp->dev->ctx))
-		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
-				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
-				 0, group->fault_count);
-	return 0;
+	return ret;
 }
 
 static size_t run_locked(struct iopf_queue *queue, size_t max)

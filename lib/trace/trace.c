@@ -115,6 +115,15 @@ static void fill_layers(struct iopf_trace_event *ev)
 		ev->from = IOPF_LAYER_CORE;
 		ev->to = IOPF_LAYER_HANDLER;
 		break;
+	case IOPF_TRACE_USER_READ:
+	case IOPF_TRACE_MM_FAULT:
+		ev->from = IOPF_LAYER_HANDLER;
+		ev->to = IOPF_LAYER_USER;
+		break;
+	case IOPF_TRACE_USER_WRITE:
+		ev->from = IOPF_LAYER_USER;
+		ev->to = IOPF_LAYER_HANDLER;
+		break;
 	case IOPF_TRACE_FAULT_REPORTED:
 	case IOPF_TRACE_FAULT_REJECTED:
 		ev->from = IOPF_LAYER_DRIVER;

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Case "floor": the handoff alone. The same reporter threads hand the same
+ * number of records to the same number of worker threads through a bare
+ * liburcu wfcqueue, with the wake-up scheme of lib/core/queue.c: enqueue
+ * signals a sleeping worker when the queue went from empty to non-empty, a
+ * worker that dequeued with more work behind it wakes the next sleeper
+ * (cascade), sleepers re-check emptiness under the wake lock. A worker
+ * "answers" a record through the same device model as every other case.
+ * Records are preallocated: allocation belongs to the fault path, not to
+ * the handoff.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <urcu/wfcqueue.h>
+
+#include "bench.h"
+
+struct record {
+	struct cds_wfcq_node node;
+	struct bench_port *port;
+	uint64_t stamp;
+};
+
+struct floor_queue {
+	struct cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake_cond;
+	atomic_uint sleepers;
+	atomic_bool stopping;
+};
+
+static void wake_one(struct floor_queue *q)
+{
+	pthread_mutex_lock(&q->wake_lock);
+	pthread_cond_signal(&q->wake_cond);
+	pthread_mutex_unlock(&q->wake_lock);
+}
+
+static void worker_wait(struct floor_queue *q)
+{
+	pthread_mutex_lock(&q->wake_lock);
+	atomic_fetch_add(&q->sleepers, 1);
+	while (cds_wfcq_empty(&q->head, &q->tail) && !atomic_load(&q->stopping))
+		pthread_cond_wait(&q->wake_cond, &q->wake_lock);
+	atomic_fetch_sub(&q->sleepers, 1);
+	pthread_mutex_unlock(&q->wake_lock);
+}
+
+static void *worker_fn(void *arg)
+{
+	struct floor_queue *q = arg;
+	struct cds_wfcq_node *node;
+	struct record *rec;
+
+	for (;;) {
+		node = cds_wfcq_dequeue_blocking(&q->head, &q->tail);
+		if (!node) {
+			if (atomic_load(&q->stopping))
+				break;
+			worker_wait(q);
+			continue;
+		}
+		if (atomic_load(&q->sleepers) && !cds_wfcq_empty(&q->head, &q->tail))
+			wake_one(q);
+		rec = caa_container_of(node, struct record, node);
+		bench_port_answer(rec->port, rec->stamp);
+	}
+	return NULL;
+}
+
+struct reporter {
+	pthread_t thread;
+	struct floor_queue *q;
+	struct record *recs;
+	unsigned long n;
+	struct bench_port port;
+};
+
+static void *reporter_fn(void *arg)
+{
+	struct reporter *rep = arg;
+	struct floor_queue *q = rep->q;
+
+	for (unsigned long i = 0; i < rep->n; i++) {
+		struct record *rec = &rep->recs[i];
+
+		bench_port_get_credit(&rep->port);
+		rec->stamp = bench_port_stamp(&rep->port);
+		rec->port = &rep->port;
+		rep->port.sent++;
+		cds_wfcq_node_init(&rec->node);
+		if (!cds_wfcq_enqueue(&q->head, &q->tail, &rec->node) &&
+		    atomic_load(&q->sleepers))
+			wake_one(q);
+	}
+	bench_port_drain(&rep->port);
+	return NULL;
+}
+
+struct mt_run bench_floor_run(unsigned int nr_rep, unsigned int workers,
+			      unsigned long n)
+{
+	struct reporter reps[BENCH_MAX_THREADS];
+	pthread_t wk[BENCH_MAX_THREADS];
+	struct floor_queue q;
+	uint64_t t0, c0, t, c, w0;
+	struct mt_run r;
+
+	cds_wfcq_init(&q.head, &q.tail);
+	pthread_mutex_init(&q.wake_lock, NULL);
+	pthread_cond_init(&q.wake_cond, NULL);
+	atomic_init(&q.sleepers, 0);
+	atomic_init(&q.stopping, false);
+	for (unsigned int i = 0; i < nr_rep; i++) {
+		reps[i].q = &q;
+		reps[i].n = n / nr_rep;
+		/* Touched now, so page faults don't land in the measurement. */
+		reps[i].recs = calloc(reps[i].n, sizeof(struct record));
+		if (!reps[i].recs)
+			bench_die("calloc", 12);
+		bench_port_init(&reps[i].port);
+	}
+	for (unsigned int i = 0; i < workers; i++)
+		if (pthread_create(&wk[i], NULL, worker_fn, &q))
+			bench_die("pthread_create", 11);
+	bench_hist_reset_all();
+	t0 = bench_now_ns();
+	c0 = bench_cpu_ns();
+	w0 = bench_csw();
+	for (unsigned int i = 0; i < nr_rep; i++)
+		if (pthread_create(&reps[i].thread, NULL, reporter_fn, &reps[i]))
+			bench_die("pthread_create", 11);
+	for (unsigned int i = 0; i < nr_rep; i++)
+		pthread_join(reps[i].thread, NULL);
+	t = bench_now_ns() - t0;
+	c = bench_cpu_ns() - c0;
+	r.gps = (double)n * 1e9 / (double)t;
+	r.cpu_ns = (double)c / (double)n;
+	r.csw = (double)(bench_csw() - w0) * 1000.0 / (double)n;
+	r.p50 = bench_hist_percentile(50);
+	r.p99 = bench_hist_percentile(99);
+	pthread_mutex_lock(&q.wake_lock);
+	atomic_store(&q.stopping, true);
+	pthread_cond_broadcast(&q.wake_cond);
+	pthread_mutex_unlock(&q.wake_lock);
+	for (unsigned int i = 0; i < workers; i++)
+		pthread_join(wk[i], NULL);
+	for (unsigned int i = 0; i < nr_rep; i++)
+		free(reps[i].recs);
+	cds_wfcq_destroy(&q.head, &q.tail);
+	pthread_cond_destroy(&q.wake_cond);
+	pthread_mutex_destroy(&q.wake_lock);
+	return r;
+}

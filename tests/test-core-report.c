@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The report path: every row of the response table of
+ * iommu_report_device_fault() (KERNEL-SEMANTICS.md §1.4, v6.11+).
+ *
+ * The allocation-failure rows need a -Dfault_injection=true build; they
+ * skip elsewhere.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <iopf/iopf.h>
+
+#include "fixtures.h"
+
+#define ID0     FX_DEV_ID(0)
+#define INVALID IOPF_PAGE_RESP_INVALID
+#define FAILURE IOPF_PAGE_RESP_FAILURE
+#define SUCCESS IOPF_PAGE_RESP_SUCCESS
+
+static int setup_no_attach(void **state)
+{
+	struct fx_opts opts = { .no_attach = true };
+
+	return fx_setup_opts(state, &opts);
+}
+
+static int setup_no_queue(void **state)
+{
+	struct fx_opts opts = { .no_queue_add = true };
+
+	return fx_setup_opts(state, &opts);
+}
+
+static void skip_without_fault_injection(void)
+{
+	if (iopf_testing_fail_nth(0) == -EOPNOTSUPP)
+		skip();
+}
+
+/* The error path: INVALID for this one request (last or not), -EINVAL. */
+static void assert_error_path(struct fx *f, uint32_t flags, uint32_t pasid,
+			      uint32_t grpid)
+{
+	size_t n = fx_nr_responses(f);
+	struct iopf_mock_response r;
+
+	assert_int_equal(fx_report(f->dev[0], flags, pasid, grpid, 0x1000),
+			 -EINVAL);
+	assert_int_equal(fx_nr_responses(f), n + 1);
+	fx_assert_response(f, n, ID0, pasid, grpid, INVALID);
+	r = fx_response_at(f, n);
+	/* The answered request is the reported one, flags included. */
+	assert_int_equal(r.evt.prm.flags, flags);
+	assert_int_equal(r.evt.prm.addr, 0x1000);
+}
+
+/* Row 1: no attach handle at the RID or PASID. */
+static void report_no_handle(void **state)
+{
+	struct fx *f = *state;
+
+	assert_error_path(f, FX_LAST, 0, 1);
+	assert_error_path(f, 0, 0, 2); /* a partial is answered too */
+	assert_error_path(f, FX_PV | FX_LAST, 5, 3);
+	assert_error_path(f, FX_PV, 5, 4);
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+}
+
+/* Row 1: a bare attach (no handle) never receives faults. */
+static void report_bare_attach(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(iopf_attach_device(f->domain, f->dev[0], NULL), 0);
+	assert_int_equal(iopf_attach_device_pasid(f->domain, f->dev[0], 3, NULL),
+			 0);
+	assert_error_path(f, FX_LAST, 0, 1);
+	assert_error_path(f, FX_PV | FX_LAST, 3, 2);
+	assert_error_path(f, FX_PV, 3, 3);
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+}
+
+/* Row 1: a handle whose domain has no iopf_handler. */
+static void report_no_iopf_handler(void **state)
+{
+	struct fx *f = *state;
+	struct iopf_attach_handle h0, h3;
+	struct iopf_domain *dom;
+
+	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL,
+					 &dom),
+			 0);
+	assert_int_equal(iopf_attach_device(dom, f->dev[0], &h0), 0);
+	assert_int_equal(iopf_attach_device_pasid(dom, f->dev[0], 3, &h3), 0);
+	assert_ptr_equal(h0.domain, dom);
+	assert_error_path(f, FX_LAST, 0, 1);
+	assert_error_path(f, FX_PV | FX_LAST, 3, 2);
+	/* Not fault-capable: attaching it did not enable IOPF either. */
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+}
+
+/* Row 1: user_pasid_table, but the RID handle is not NESTED. */
+static void report_upt_no_nested(void **state)
+{
+	struct fx *f = *state;
+	struct iopf_domain *nested;
+
+	/* f->domain is PAGING, attached with a handle at the RID. */
+	assert_int_equal(iopf_attach_device(f->domain, f->dev[0], &f->handle[0]),
+			 0);
+	assert_error_path(f, FX_PV | FX_LAST, 7, 1);
+	assert_error_path(f, FX_PV, 7, 2);
+	/* A bare NESTED RID attach does not route either. */
+	iopf_detach_device(f->domain, f->dev[0]);
+	assert_int_equal(fx_domain_new(f, IOPF_DOMAIN_NESTED, &f->rec, &nested),
+			 0);
+	assert_int_equal(iopf_attach_device(nested, f->dev[0], NULL), 0);
+	assert_error_path(f, FX_PV | FX_LAST, 7, 3);
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+}
+
+/* Row 2: a handler, but the device is on no fault queue. */
+static void report_not_on_queue(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(iopf_queue_flush_dev(f->dev[0]), -ENODEV);
+	assert_error_path(f, FX_LAST, 0, 1);
+	assert_error_path(f, 0, 0, 2);
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+}
+
+/* Row 4: a partial is queued, no response, no handler call. */
+static void report_partial_queued(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 9, 0x1000), 0);
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 9, 0x2000), 0);
+	assert_int_equal(fx_nr_responses(f), 0);
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+	/* They were kept: the last request gathers them. */
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 9, 0x3000), 0);
+	assert_int_equal(fx_nr_calls(&f->rec), 1);
+	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 3);
+	assert_int_equal(fx_nr_responses(f), 0);
+}
+
+/* Row 3: the partial cannot be stored: -ENOMEM, no response, lost. */
+static void report_partial_nomem(void **state)
+{
+	struct fx *f = *state;
+
+	skip_without_fault_injection();
+	assert_int_equal(iopf_testing_fail_nth(1), 0);
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 9, 0x1000), -ENOMEM);
+	assert_int_equal(iopf_testing_fail_nth(0), 0);
+	assert_int_equal(fx_nr_responses(f), 0);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 9, 0x2000), 0);
+	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 1);
+}
+
+/* Row 5: the group cannot be allocated: FAILURE, 0, partials consumed. */
+static void report_group_nomem(void **state)
+{
+	struct fx *f = *state;
+
+	skip_without_fault_injection();
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 4, 0x1000), 0);
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 5, 0x2000), 0);
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 4, 0x3000), 0);
+	assert_int_equal(iopf_testing_fail_nth(1), 0);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 4, 0x4000), 0);
+	assert_int_equal(iopf_testing_fail_nth(0), 0);
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+	assert_int_equal(fx_nr_responses(f), 1);
+	fx_assert_response(f, 0, ID0, 0, 4, FAILURE);
+	assert_int_equal(fx_response_at(f, 0).evt.prm.addr, 0x4000);
+	/* grpid 4's partials went with the aborted group; grpid 5's stayed. */
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 4, 0x5000), 0);
+	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 1);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 5, 0x6000), 0);
+	assert_int_equal(fx_call_at(&f->rec, 1).fault_count, 2);
+}
+
+/* Row 6: the handler fails: FAILURE, 0, the group and its partials freed. */
+static void report_handler_fails(void **state)
+{
+	struct fx *f = *state;
+
+	f->rec.mode = FX_FAIL;
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 2, 0x1000), 0);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 2, 0x2000), 0);
+	assert_int_equal(fx_nr_calls(&f->rec), 1);
+	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 2);
+	assert_int_equal(fx_nr_responses(f), 1);
+	fx_assert_response(f, 0, ID0, 0, 2, FAILURE);
+	assert_int_equal(fx_response_at(f, 0).evt.prm.addr, 0x2000);
+	assert_int_equal(fx_nr_held(&f->rec), 0);
+	/* Any non-zero value counts as a failure. */
+	f->rec.fail_ret = 1;
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 2, 0x3000), 0);
+	assert_int_equal(fx_call_at(&f->rec, 1).fault_count, 1);
+	assert_int_equal(fx_nr_responses(f), 2);
+	fx_assert_response(f, 1, ID0, 0, 2, FAILURE);
+}
+
+/* Row 7: the handler accepted: it sends the one response, later. */
+static void report_handler_accepts(void **state)
+{
+	struct fx *f = *state;
+	struct iopf_fault evt = fx_fault(FX_PV | FX_LAST | FX_NEEDS, 0, 3, 0x7000);
+	struct iopf_mock_response r;
+	struct iopf_group *group;
+
+	evt.prm.perm = IOPF_FAULT_PERM_WRITE | IOPF_FAULT_PERM_PRIV;
+	evt.prm.private_data[0] = 0xabcd;
+	evt.prm.private_data[1] = 0x1234;
+	/* PASID 0 with PASID_VALID routes to the RID (§3.3 rule 6). */
+	assert_int_equal(iopf_report_device_fault(f->dev[0], &evt), 0);
+	assert_int_equal(fx_nr_responses(f), 0);
+	group = fx_take_held(&f->rec);
+	assert_non_null(group);
+	assert_ptr_equal(iopf_group_device(group), f->dev[0]);
+	assert_ptr_equal(iopf_group_attach_handle(group), &f->handle[0]);
+	fx_assert_fault_equal(iopf_group_last_fault(group), &evt);
+	iopf_group_response(group, SUCCESS);
+	assert_int_equal(fx_nr_responses(f), 1);
+	r = fx_response_at(f, 0);
+	assert_int_equal(r.dev_id, ID0);
+	fx_assert_fault_equal(&r.evt, &evt);
+	assert_int_equal(r.msg.code, SUCCESS);
+	assert_int_equal(r.msg.grpid, 3);
+	assert_int_equal(r.msg.pasid, 0);
+	iopf_free_group(group);
+	assert_int_equal(fx_nr_responses(f), 1);
+
+	/* A handler that answers at once: the response precedes the return. */
+	f->rec.mode = FX_RESPOND;
+	f->rec.code = FAILURE;
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 4, 0x8000), 0);
+	assert_int_equal(fx_nr_responses(f), 2);
+	fx_assert_response(f, 1, ID0, 0, 4, FAILURE);
+}
+
+/* The error path does not clean the partials of that grpid (kernel). */
+static void report_error_keeps_partials(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 6, 0x1000), 0);
+	assert_error_path(f, FX_PV | FX_LAST, 9, 6);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 6, 0x2000), 0);
+	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 2);
+	assert_int_equal(fx_call_at(&f->rec, 0).faults[0].prm.addr, 0x1000);
+}
+
+/* Routing happens per request: a partial with no handler is answered. */
+static void report_partial_routed_each(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(fx_report(f->dev[0], 0, 0, 1, 0x1000), 0);
+	iopf_detach_device(f->domain, f->dev[0]);
+	assert_error_path(f, 0, 0, 1);
+	assert_int_equal(iopf_attach_device(f->domain, f->dev[0], &f->handle[0]),
+			 0);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 1, 0x3000), 0);
+	/* The first partial was kept; the second was answered and dropped. */
+	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 2);
+}
+
+#define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(report_no_handle, setup_no_attach),
+		T(report_bare_attach, setup_no_attach),
+		T(report_no_iopf_handler, setup_no_attach),
+		T(report_upt_no_nested, fx_setup_upt),
+		T(report_not_on_queue, setup_no_queue),
+		T(report_partial_queued, fx_setup_manual),
+		T(report_partial_nomem, fx_setup_manual),
+		T(report_group_nomem, fx_setup_manual),
+		T(report_handler_fails, fx_setup_manual),
+		T(report_handler_accepts, fx_setup_manual),
+		T(report_error_keeps_partials, fx_setup_manual),
+		T(report_partial_routed_each, fx_setup_manual),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
