@@ -19,8 +19,8 @@
 #include <iopf/iopf.h>
 #include <iopf/sva.h>
 
-#define BUF      0x10000000ull  /* a 64 KiB read-write buffer */
-#define RODATA   0x20000000ull  /* one read-only page */
+#define BUF	 0x10000000ull /* a 64 KiB read-write buffer */
+#define RODATA	 0x20000000ull /* one read-only page */
 #define UNMAPPED 0x30000000ull
 
 struct request {
@@ -63,17 +63,26 @@ static int page_request(struct iopf_device *dev, uint32_t pasid, uint32_t grpid,
 static int run(struct iopf_ctx *ctx)
 {
 	static const struct request reqs[] = {
-		{ "write", BUF + 0x3000, IOPF_FAULT_PERM_WRITE, IOPF_PAGE_RESP_SUCCESS },
-		{ "read", BUF + 0x4010, IOPF_FAULT_PERM_READ, IOPF_PAGE_RESP_SUCCESS },
-		{ "read", RODATA, IOPF_FAULT_PERM_READ, IOPF_PAGE_RESP_SUCCESS },
-		{ "write", RODATA, IOPF_FAULT_PERM_WRITE, IOPF_PAGE_RESP_INVALID },
+		{ "write", BUF + 0x3000, IOPF_FAULT_PERM_WRITE,
+		  IOPF_PAGE_RESP_SUCCESS },
+		{ "read", BUF + 0x4010, IOPF_FAULT_PERM_READ,
+		  IOPF_PAGE_RESP_SUCCESS },
+		{ "read", RODATA, IOPF_FAULT_PERM_READ,
+		  IOPF_PAGE_RESP_SUCCESS },
+		{ "write", RODATA, IOPF_FAULT_PERM_WRITE,
+		  IOPF_PAGE_RESP_INVALID },
 		{ "exec", BUF, IOPF_FAULT_PERM_EXEC, IOPF_PAGE_RESP_INVALID },
-		{ "read", UNMAPPED, IOPF_FAULT_PERM_READ, IOPF_PAGE_RESP_INVALID },
+		{ "read", UNMAPPED, IOPF_FAULT_PERM_READ,
+		  IOPF_PAGE_RESP_INVALID },
 	};
 	const size_t n = sizeof(reqs) / sizeof(reqs[0]);
-	struct iopf_queue_attr qattr = { .size = sizeof(qattr), .nr_workers = 1 };
+	struct iopf_queue_attr qattr = { .size = sizeof(qattr),
+					 .nr_workers = 1 };
 	struct iopf_device_attr dattr = {
-		.size = sizeof(dattr), .id = 0, .max_pasids = 1u << 20, .name = "dev0",
+		.size = sizeof(dattr),
+		.id = 0,
+		.max_pasids = 1u << 20,
+		.name = "dev0",
 	};
 	struct iopf_mock *mock;
 	struct iopf_queue *queue;
@@ -107,7 +116,8 @@ static int run(struct iopf_ctx *ctx)
 
 	/* The device touches memory that is not resident yet: page requests. */
 	for (size_t i = 0; i < n; i++)
-		if (page_request(dev, pasid, (uint32_t)i, reqs[i].addr, reqs[i].perm))
+		if (page_request(dev, pasid, (uint32_t)i, reqs[i].addr,
+				 reqs[i].perm))
 			return 1;
 	/* They are resolved on the fault queue's worker; wait for the answers. */
 	if (iopf_mock_wait_responses(mock, n, 5000))

@@ -31,20 +31,21 @@ struct backend {
 	unsigned int set_calls;
 	unsigned int remove_calls;
 	uint32_t removed_pasid;
-	int handle_at_remove;       /* iopf_attach_handle_get() inside remove */
+	int handle_at_remove; /* iopf_attach_handle_get() inside remove */
 	unsigned int responses_at_remove;
 };
 
 struct fixture {
 	struct iopf_ctx *ctx;
 	struct backend be;
-	struct iopf_queue *queue;   /* manual mode */
-	struct iopf_device *dev;    /* max_pasids 2^20 */
-	struct iopf_device *dev2;   /* max_pasids 2^20 */
+	struct iopf_queue *queue; /* manual mode */
+	struct iopf_device *dev; /* max_pasids 2^20 */
+	struct iopf_device *dev2; /* max_pasids 2^20 */
 	struct iopf_mm *mm;
 };
 
-static void be_page_response(struct iopf_device *dev, const struct iopf_fault *evt,
+static void be_page_response(struct iopf_device *dev,
+			     const struct iopf_fault *evt,
 			     const struct iopf_page_response *msg)
 {
 	struct backend *be = iopf_iommu_drvdata(iopf_device_iommu(dev));
@@ -76,14 +77,17 @@ static void be_remove_dev_pasid(struct iopf_device *dev, uint32_t pasid,
 		return;
 	be->remove_calls++;
 	be->removed_pasid = pasid;
-	be->handle_at_remove = iopf_attach_handle_get(dev, pasid, IOPF_DOMAIN_SVA, &h);
+	be->handle_at_remove =
+		iopf_attach_handle_get(dev, pasid, IOPF_DOMAIN_SVA, &h);
 	be->responses_at_remove = be->responses;
 }
 
 static struct iopf_device *new_dev(struct fixture *f, uint32_t id, uint32_t max)
 {
 	struct iopf_device_attr attr = {
-		.size = sizeof(attr), .id = id, .max_pasids = max,
+		.size = sizeof(attr),
+		.id = id,
+		.max_pasids = max,
 	};
 	struct iopf_device *dev;
 
@@ -99,12 +103,14 @@ static int setup(void **state)
 		.set_dev_pasid = be_set_dev_pasid,
 		.remove_dev_pasid = be_remove_dev_pasid,
 	};
-	struct iopf_queue_attr qattr = { .size = sizeof(qattr), .nr_workers = 0 };
+	struct iopf_queue_attr qattr = { .size = sizeof(qattr),
+					 .nr_workers = 0 };
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	assert_int_equal(iopf_ctx_new(&f->ctx), 0);
-	assert_int_equal(iopf_iommu_new(f->ctx, "be", &ops, &f->be, &f->be.iommu), 0);
+	assert_int_equal(
+		iopf_iommu_new(f->ctx, "be", &ops, &f->be, &f->be.iommu), 0);
 	assert_int_equal(iopf_queue_alloc(f->ctx, "q", &qattr, &f->queue), 0);
 	assert_int_equal(iopf_iommu_set_queue(f->be.iommu, f->queue), 0);
 	f->dev = new_dev(f, 1, 1u << 20);
@@ -128,8 +134,11 @@ static int report(struct iopf_device *dev, uint32_t pasid, uint64_t addr)
 {
 	struct iopf_fault evt = {
 		.type = IOPF_FAULT_PAGE_REQ,
-		.prm = { .flags = VALID | LAST, .pasid = pasid, .grpid = 1,
-			 .perm = IOPF_FAULT_PERM_READ, .addr = addr },
+		.prm = { .flags = VALID | LAST,
+			 .pasid = pasid,
+			 .grpid = 1,
+			 .perm = IOPF_FAULT_PERM_READ,
+			 .addr = addr },
 	};
 
 	return iopf_report_device_fault(dev, &evt);
@@ -139,7 +148,8 @@ static void test_bind_errors(void **state)
 {
 	struct fixture *f = *state;
 	struct iopf_sva *sva = (struct iopf_sva *)0x1, *s2 = NULL;
-	struct iopf_device *nopasid = new_dev(f, 3, 0), *tiny = new_dev(f, 4, 4);
+	struct iopf_device *nopasid = new_dev(f, 3, 0),
+			   *tiny = new_dev(f, 4, 4);
 	struct iopf_ctx *ctx2;
 	struct iopf_mm *other;
 
@@ -203,7 +213,8 @@ static void test_double_bind(void **state)
 	assert_ptr_equal(a, b);
 	pasid = iopf_sva_get_pasid(a);
 	assert_int_equal(f->be.set_calls, 1);
-	assert_int_equal(iopf_attach_handle_get(f->dev, pasid, IOPF_DOMAIN_SVA, &h), 0);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev, pasid, IOPF_DOMAIN_SVA, &h), 0);
 	/* the SVA domain belongs to the SVA layer */
 	assert_int_equal(iopf_domain_free(h->domain), -EBUSY);
 	/* one unbind: still bound, faults still handled */
@@ -217,7 +228,9 @@ static void test_double_bind(void **state)
 	iopf_sva_unbind_device(a);
 	assert_int_equal(f->be.remove_calls, 1);
 	assert_int_equal(f->be.removed_pasid, pasid);
-	assert_int_equal(iopf_attach_handle_get(f->dev, pasid, IOPF_DOMAIN_ANY, &h), -ENOENT);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev, pasid, IOPF_DOMAIN_ANY, &h),
+		-ENOENT);
 	assert_int_equal(report(f->dev, pasid, 0x11000), -EINVAL);
 	assert_int_equal(f->be.responses, 2);
 	assert_int_equal(f->be.last_code, IOPF_PAGE_RESP_INVALID);
@@ -239,10 +252,13 @@ static void test_two_devices(void **state)
 	assert_ptr_not_equal(a, b);
 	pasid = iopf_sva_get_pasid(a);
 	assert_int_equal(iopf_sva_get_pasid(b), pasid);
-	assert_int_equal(iopf_attach_handle_get(f->dev, pasid, IOPF_DOMAIN_SVA, &ha), 0);
-	assert_int_equal(iopf_attach_handle_get(f->dev2, pasid, IOPF_DOMAIN_SVA, &hb), 0);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev, pasid, IOPF_DOMAIN_SVA, &ha), 0);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev2, pasid, IOPF_DOMAIN_SVA, &hb),
+		0);
 	assert_ptr_not_equal(ha, hb);
-	assert_ptr_equal(ha->domain, hb->domain);   /* one SVA domain per mm */
+	assert_ptr_equal(ha->domain, hb->domain); /* one SVA domain per mm */
 	iopf_sva_unbind_device(a);
 	/* the other device still resolves faults against the mm */
 	assert_int_equal(report(f->dev2, pasid, 0x12000), 0);
@@ -283,7 +299,9 @@ static void test_pasid_busy(void **state)
 	struct iopf_domain *paging;
 	struct iopf_sva *sva = NULL;
 
-	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL, &paging), 0);
+	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL,
+					 &paging),
+			 0);
 	assert_int_equal(iopf_attach_device_pasid(paging, f->dev, 1, NULL), 0);
 	assert_int_equal(iopf_sva_bind_device(f->dev, f->mm, &sva), -EBUSY);
 	assert_null(sva);
@@ -335,14 +353,22 @@ static void test_ctx_free_cleans_up(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bind_exited, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_double_bind, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_devices, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unbind_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pasid_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_freed_while_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctx_free_cleans_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bind_exited, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_double_bind, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_two_devices, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unbind_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pasid_busy, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_device_freed_while_bound,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctx_free_cleans_up, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,12 +44,12 @@
 
 #include "sva/mm.h"
 
-#define PG       IOPF_MM_PAGE_SIZE
-#define BASE     (1ull << 32)
-#define NMAX     (1u << 19)     /* faults at most */
-#define ROUNDS   1000
-#define OVERLAP  16             /* faults reported while bound, per round */
-#define IN_DRAIN 8              /* faults reported during remove_dev_pasid */
+#define PG	 IOPF_MM_PAGE_SIZE
+#define BASE	 (1ull << 32)
+#define NMAX	 (1u << 19) /* faults at most */
+#define ROUNDS	 1000
+#define OVERLAP	 16 /* faults reported while bound, per round */
+#define IN_DRAIN 8 /* faults reported during remove_dev_pasid */
 
 /*
  * Reports per phase at most, so that the log lasts for every round: the
@@ -58,8 +58,8 @@
 static const unsigned int quota[3] = { 64, 256, 64 };
 
 struct entry {
-	uint32_t p1, p2;        /* phase before and after the report */
-	int ret;                /* what the report returned */
+	uint32_t p1, p2; /* phase before and after the report */
+	int ret; /* what the report returned */
 };
 
 struct drain {
@@ -69,24 +69,25 @@ struct drain {
 	uint32_t pasid;
 	atomic_uint phase;
 	atomic_bool stop;
-	atomic_uint throttled_in;       /* phase the reporter waits out, or ~0 */
-	atomic_bool done;               /* the reporter has returned */
-	atomic_size_t published;        /* entries complete */
-	struct entry *log;              /* written by the reporter only */
+	atomic_uint throttled_in; /* phase the reporter waits out, or ~0 */
+	atomic_bool done; /* the reporter has returned */
+	atomic_size_t published; /* entries complete */
+	struct entry *log; /* written by the reporter only */
 	/* written by page_response */
 	atomic_uchar *answers;
 	atomic_uchar *codes;
 	atomic_size_t nr_answers;
 	atomic_size_t bad_answers;
 	/* written by the main thread */
-	int32_t *owner;                 /* round whose mm handled fault i, or -1 */
+	int32_t *owner; /* round whose mm handled fault i, or -1 */
 	size_t dup_owners;
 	int32_t walk_round;
 	unsigned int drains_with_faults;
 };
 
 /* Called with the core's fault-param lock held: atomics only. */
-static void drain_page_response(struct iopf_device *dev, const struct iopf_fault *evt,
+static void drain_page_response(struct iopf_device *dev,
+				const struct iopf_fault *evt,
 				const struct iopf_page_response *msg)
 {
 	struct drain *d = iopf_iommu_drvdata(iopf_device_iommu(dev));
@@ -169,7 +170,8 @@ static void *reporter(void *arg)
 		d->log[i].p1 = atomic_load(&d->phase);
 		d->log[i].ret = iopf_report_device_fault(d->dev, &evt);
 		d->log[i].p2 = atomic_load(&d->phase);
-		atomic_store_explicit(&d->published, i + 1, memory_order_release);
+		atomic_store_explicit(&d->published, i + 1,
+				      memory_order_release);
 	}
 	/* remove_dev_pasid must not wait for a reporter that is gone */
 	atomic_store(&d->done, true);
@@ -194,7 +196,8 @@ static struct iopf_mm *new_mm(struct drain *d)
 
 	assert_int_equal(iopf_mm_new(d->ctx, &mm), 0);
 	assert_int_equal(iopf_mm_map(mm, BASE, (uint64_t)NMAX * PG,
-				     IOPF_PROT_READ | IOPF_PROT_WRITE), 0);
+				     IOPF_PROT_READ | IOPF_PROT_WRITE),
+			 0);
 	return mm;
 }
 
@@ -222,26 +225,33 @@ static void check_fault(struct drain *d, size_t i)
 	int32_t o = d->owner[i];
 
 	if (atomic_load(&d->answers[i]) != 1)
-		fail_msg("fault %zu answered %u times", i, atomic_load(&d->answers[i]));
+		fail_msg("fault %zu answered %u times", i,
+			 atomic_load(&d->answers[i]));
 	if (o >= 0) {
 		if (e->p1 > 3u * o + 1 || (o > 0 && e->p2 < 3u * o - 1))
 			fail_msg("fault %zu (phases %u..%u) handled by mm %d",
 				 i, e->p1, e->p2, o);
 		assert_int_equal(e->ret, 0);
-		assert_int_equal(atomic_load(&d->codes[i]), IOPF_PAGE_RESP_SUCCESS);
+		assert_int_equal(atomic_load(&d->codes[i]),
+				 IOPF_PAGE_RESP_SUCCESS);
 	} else {
 		assert_int_equal(e->ret, -EINVAL);
-		assert_int_equal(atomic_load(&d->codes[i]), IOPF_PAGE_RESP_INVALID);
+		assert_int_equal(atomic_load(&d->codes[i]),
+				 IOPF_PAGE_RESP_INVALID);
 	}
 	if (e->p1 == e->p2 && e->p1 % 3 == 0 && o != (int32_t)(e->p1 / 3))
-		fail_msg("fault %zu inside mm %u's bind handled by %d", i, e->p1 / 3, o);
+		fail_msg("fault %zu inside mm %u's bind handled by %d", i,
+			 e->p1 / 3, o);
 }
 
 static struct drain *drain_new(void)
 {
-	struct iopf_queue_attr qattr = { .size = sizeof(qattr), .nr_workers = 4 };
+	struct iopf_queue_attr qattr = { .size = sizeof(qattr),
+					 .nr_workers = 4 };
 	struct iopf_device_attr dattr = {
-		.size = sizeof(dattr), .id = 7, .max_pasids = 1u << 20,
+		.size = sizeof(dattr),
+		.id = 7,
+		.max_pasids = 1u << 20,
 	};
 	struct iopf_iommu_ops ops = {
 		.size = sizeof(ops),
@@ -263,7 +273,8 @@ static struct drain *drain_new(void)
 	memset(d->owner, 0xff, NMAX * sizeof(*d->owner));
 	atomic_init(&d->throttled_in, ~0u);
 	assert_int_equal(iopf_ctx_new(&d->ctx), 0);
-	assert_int_equal(iopf_iommu_new(d->ctx, "drain", &ops, d, &d->iommu), 0);
+	assert_int_equal(iopf_iommu_new(d->ctx, "drain", &ops, d, &d->iommu),
+			 0);
 	assert_int_equal(iopf_queue_alloc(d->ctx, "q", &qattr, &queue), 0);
 	assert_int_equal(iopf_iommu_set_queue(d->iommu, queue), 0);
 	assert_int_equal(iopf_device_new(d->iommu, &dattr, &d->dev), 0);

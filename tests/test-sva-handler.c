@@ -19,14 +19,14 @@
 
 #include "sva/mm.h"
 
-#define PG    IOPF_MM_PAGE_SIZE
-#define RWX   (IOPF_PROT_READ | IOPF_PROT_WRITE | IOPF_PROT_EXEC)
-#define R     IOPF_FAULT_PERM_READ
-#define W     IOPF_FAULT_PERM_WRITE
-#define X     IOPF_FAULT_PERM_EXEC
-#define PRIV  IOPF_FAULT_PERM_PRIV
-#define VALID IOPF_FAULT_PAGE_REQUEST_PASID_VALID
-#define LAST  IOPF_FAULT_PAGE_REQUEST_LAST_PAGE
+#define PG	   IOPF_MM_PAGE_SIZE
+#define RWX	   (IOPF_PROT_READ | IOPF_PROT_WRITE | IOPF_PROT_EXEC)
+#define R	   IOPF_FAULT_PERM_READ
+#define W	   IOPF_FAULT_PERM_WRITE
+#define X	   IOPF_FAULT_PERM_EXEC
+#define PRIV	   IOPF_FAULT_PERM_PRIV
+#define VALID	   IOPF_FAULT_PAGE_REQUEST_PASID_VALID
+#define LAST	   IOPF_FAULT_PAGE_REQUEST_LAST_PAGE
 #define MAX_EVENTS 512
 
 struct fixture {
@@ -52,9 +52,12 @@ static void sink(const struct iopf_trace_event *ev, void *priv)
 
 static int setup(void **state)
 {
-	struct iopf_queue_attr qattr = { .size = sizeof(qattr), .nr_workers = 0 };
+	struct iopf_queue_attr qattr = { .size = sizeof(qattr),
+					 .nr_workers = 0 };
 	struct iopf_device_attr dattr = {
-		.size = sizeof(dattr), .id = 0x10, .max_pasids = 1u << 20,
+		.size = sizeof(dattr),
+		.id = 0x10,
+		.max_pasids = 1u << 20,
 	};
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -63,8 +66,10 @@ static int setup(void **state)
 	assert_int_equal(iopf_trace_set_sink(f->ctx, sink, f), 0);
 	assert_int_equal(iopf_mock_new(f->ctx, "mock", false, &f->mock), 0);
 	assert_int_equal(iopf_queue_alloc(f->ctx, "q", &qattr, &f->queue), 0);
-	assert_int_equal(iopf_iommu_set_queue(iopf_mock_iommu(f->mock), f->queue), 0);
-	assert_int_equal(iopf_device_new(iopf_mock_iommu(f->mock), &dattr, &f->dev), 0);
+	assert_int_equal(
+		iopf_iommu_set_queue(iopf_mock_iommu(f->mock), f->queue), 0);
+	assert_int_equal(
+		iopf_device_new(iopf_mock_iommu(f->mock), &dattr, &f->dev), 0);
 	assert_int_equal(iopf_mm_new(f->ctx, &f->mm), 0);
 	assert_int_equal(iopf_sva_bind_device(f->dev, f->mm, &f->sva), 0);
 	f->pasid = iopf_sva_get_pasid(f->sva);
@@ -84,20 +89,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int report(struct fixture *f, uint32_t flags, uint32_t grpid, uint64_t addr,
-		  uint32_t perm)
+static int report(struct fixture *f, uint32_t flags, uint32_t grpid,
+		  uint64_t addr, uint32_t perm)
 {
 	struct iopf_fault evt = {
 		.type = IOPF_FAULT_PAGE_REQ,
-		.prm = { .flags = flags, .pasid = f->pasid, .grpid = grpid,
-			 .perm = perm, .addr = addr },
+		.prm = { .flags = flags,
+			 .pasid = f->pasid,
+			 .grpid = grpid,
+			 .perm = perm,
+			 .addr = addr },
 	};
 
 	return iopf_report_device_fault(f->dev, &evt);
 }
 
 /* Report a one-fault group, run the queue, return the response code. */
-static uint32_t fault1(struct fixture *f, uint32_t grpid, uint64_t addr, uint32_t perm)
+static uint32_t fault1(struct fixture *f, uint32_t grpid, uint64_t addr,
+		       uint32_t perm)
 {
 	size_t n = iopf_mock_response_count(f->mock);
 	struct iopf_mock_response r;
@@ -140,10 +149,13 @@ static void test_permission_matrix(void **state)
 	uint32_t grpid = 0;
 
 	for (unsigned int prot = 0; prot < 8; prot++)
-		assert_int_equal(iopf_mm_map(f->mm, 0x100000 * (prot + 1), 16 * PG, prot), 0);
+		assert_int_equal(iopf_mm_map(f->mm, 0x100000 * (prot + 1),
+					     16 * PG, prot),
+				 0);
 	for (unsigned int prot = 0; prot < 8; prot++) {
 		for (uint32_t perm = 0; perm < 16; perm++) {
-			uint64_t addr = 0x100000 * (prot + 1) + perm * PG + 0x123;
+			uint64_t addr =
+				0x100000 * (prot + 1) + perm * PG + 0x123;
 			unsigned int want = 0;
 			bool ok;
 
@@ -156,17 +168,21 @@ static void test_permission_matrix(void **state)
 			/* PRIV changes nothing; no R/W/X bit passes the check */
 			ok = !(want & ~prot);
 			assert_int_equal(fault1(f, grpid++ % 512, addr, perm),
-					 ok ? IOPF_PAGE_RESP_SUCCESS : IOPF_PAGE_RESP_INVALID);
+					 ok ? IOPF_PAGE_RESP_SUCCESS :
+					      IOPF_PAGE_RESP_INVALID);
 			assert_int_equal(iopf_mm_page_present(f->mm, addr), ok);
-			assert_int_equal(iopf_device_translate(f->dev, f->pasid, addr,
-							       perm & (R | W | X)),
-					 ok ? 0 : -EFAULT);
+			assert_int_equal(
+				iopf_device_translate(f->dev, f->pasid, addr,
+						      perm & (R | W | X)),
+				ok ? 0 : -EFAULT);
 		}
 	}
 	assert_int_equal(f->nr_events, 128);
 	for (size_t i = 0; i < f->nr_events; i++)
 		assert_int_equal(f->events[i].ret,
-				 f->events[i].code == IOPF_PAGE_RESP_SUCCESS ? 0 : -EACCES);
+				 f->events[i].code == IOPF_PAGE_RESP_SUCCESS ?
+					 0 :
+					 -EACCES);
 }
 
 static void test_group_failure_in_middle(void **state)
@@ -174,7 +190,8 @@ static void test_group_failure_in_middle(void **state)
 	struct fixture *f = *state;
 	struct iopf_mock_response r;
 
-	assert_int_equal(iopf_mm_map(f->mm, 0x10000, 4 * PG, IOPF_PROT_READ), 0);
+	assert_int_equal(iopf_mm_map(f->mm, 0x10000, 4 * PG, IOPF_PROT_READ),
+			 0);
 	/* A ok, B not mapped, C ok: C is never handled */
 	assert_int_equal(report(f, VALID, 7, 0x10000, R), 0);
 	assert_int_equal(report(f, VALID, 7, 0x90000, R), 0);
@@ -247,7 +264,8 @@ static void test_exited_mm(void **state)
 	f->mm = NULL;
 	assert_int_equal(fault1(f, 2, 0x10000, R), IOPF_PAGE_RESP_INVALID);
 	assert_int_equal(f->events[f->nr_events - 1].ret, -ESRCH);
-	assert_int_equal(iopf_device_translate(f->dev, pasid, 0x10000, R), -EFAULT);
+	assert_int_equal(iopf_device_translate(f->dev, pasid, 0x10000, R),
+			 -EFAULT);
 	/* the PASID is still taken until the last unbind releases the mm */
 	assert_int_equal(iopf_alloc_global_pasid(f->dev, &p2), 0);
 	assert_int_not_equal(p2, pasid);
@@ -263,23 +281,33 @@ static void test_unmap_refaults(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(iopf_mm_map(f->mm, 0x200000, 8 * PG, IOPF_PROT_READ | IOPF_PROT_WRITE), 0);
-	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, W), -EFAULT);
+	assert_int_equal(iopf_mm_map(f->mm, 0x200000, 8 * PG,
+				     IOPF_PROT_READ | IOPF_PROT_WRITE),
+			 0);
+	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, W),
+			 -EFAULT);
 	assert_int_equal(fault1(f, 1, 0x203000, W), IOPF_PAGE_RESP_SUCCESS);
-	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, W), 0);
-	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, X), -EFAULT);
-	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x204000, R), -EFAULT);
+	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, W),
+			 0);
+	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, X),
+			 -EFAULT);
+	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x204000, R),
+			 -EFAULT);
 	assert_int_equal(iopf_mm_unmap(f->mm, 0x202000, 2 * PG), 0);
 	assert_false(iopf_mm_page_present(f->mm, 0x203000));
-	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, W), -EFAULT);
+	assert_int_equal(iopf_device_translate(f->dev, f->pasid, 0x203000, W),
+			 -EFAULT);
 	/* no mapping any more: the fault fails */
 	assert_int_equal(fault1(f, 2, 0x203000, W), IOPF_PAGE_RESP_INVALID);
 	/* mapped again: it faults in again */
-	assert_int_equal(iopf_mm_map(f->mm, 0x202000, 2 * PG, IOPF_PROT_WRITE), 0);
+	assert_int_equal(iopf_mm_map(f->mm, 0x202000, 2 * PG, IOPF_PROT_WRITE),
+			 0);
 	assert_int_equal(fault1(f, 3, 0x203000, W), IOPF_PAGE_RESP_SUCCESS);
 	assert_true(iopf_mm_page_present(f->mm, 0x203000));
 	/* a PASID nothing is attached to */
-	assert_int_equal(iopf_device_translate(f->dev, f->pasid + 1, 0x203000, W), -ENOENT);
+	assert_int_equal(
+		iopf_device_translate(f->dev, f->pasid + 1, 0x203000, W),
+		-ENOENT);
 }
 
 /*
@@ -293,7 +321,8 @@ static void test_no_pasid(void **state)
 	struct iopf_mock_response r;
 
 	assert_int_equal(iopf_mm_map(f->mm, 0x10000, PG, RWX), 0);
-	assert_int_equal(iopf_attach_device(f->mm->domain, f->dev, &rid_handle), 0);
+	assert_int_equal(iopf_attach_device(f->mm->domain, f->dev, &rid_handle),
+			 0);
 	assert_int_equal(report(f, LAST, 4, 0x10000, R), 0);
 	iopf_queue_run(f->queue, SIZE_MAX);
 	assert_int_equal(iopf_mock_response_at(f->mock, 0, &r), 0);
@@ -327,14 +356,21 @@ static void test_after_unbind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_deferred_to_queue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_permission_matrix, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_failure_in_middle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_all_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exited_mm, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unmap_refaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_to_queue, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_permission_matrix, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_group_failure_in_middle,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_all_ok, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exited_mm, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_refaults, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_no_pasid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_after_unbind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_after_unbind, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,9 +18,9 @@
 
 #include "sva/mm.h"
 
-#define PG   IOPF_MM_PAGE_SIZE
-#define RWX  (IOPF_PROT_READ | IOPF_PROT_WRITE | IOPF_PROT_EXEC)
-#define PR   IOPF_FAULT_PERM_READ
+#define PG  IOPF_MM_PAGE_SIZE
+#define RWX (IOPF_PROT_READ | IOPF_PROT_WRITE | IOPF_PROT_EXEC)
+#define PR  IOPF_FAULT_PERM_READ
 
 struct fixture {
 	struct iopf_ctx *ctx;
@@ -82,16 +82,20 @@ static void test_map_einval(void **state)
 	assert_int_equal(iopf_mm_map(f->mm, 0x1000, PG, 8), -EINVAL);
 	assert_int_equal(iopf_mm_map(f->mm, 0x1000, PG, ~0u), -EINVAL);
 	/* past the end of the 64-bit space, and exactly up to 2^64 */
-	assert_int_equal(iopf_mm_map(f->mm, UINT64_MAX - PG + 1, 2 * PG, RWX), -EINVAL);
-	assert_int_equal(iopf_mm_map(f->mm, UINT64_MAX - PG + 1, PG, RWX), -EINVAL);
+	assert_int_equal(iopf_mm_map(f->mm, UINT64_MAX - PG + 1, 2 * PG, RWX),
+			 -EINVAL);
+	assert_int_equal(iopf_mm_map(f->mm, UINT64_MAX - PG + 1, PG, RWX),
+			 -EINVAL);
 	assert_int_equal(iopf_mm_unmap(f->mm, 0x1000, 0), -EINVAL);
 	assert_int_equal(iopf_mm_unmap(f->mm, 0x1800, PG), -EINVAL);
 	assert_int_equal(iopf_mm_unmap(f->mm, 0x1000, 0x800), -EINVAL);
-	assert_int_equal(iopf_mm_unmap(f->mm, UINT64_MAX - PG + 1, 2 * PG), -EINVAL);
+	assert_int_equal(iopf_mm_unmap(f->mm, UINT64_MAX - PG + 1, 2 * PG),
+			 -EINVAL);
 	/* nothing was created by the failures */
 	assert_false(mapped(f->mm, 0x1000));
 	/* the highest page below 2^64 is usable */
-	assert_int_equal(iopf_mm_map(f->mm, UINT64_MAX - 2 * PG + 1, PG, RWX), 0);
+	assert_int_equal(iopf_mm_map(f->mm, UINT64_MAX - 2 * PG + 1, PG, RWX),
+			 0);
 	assert_true(mapped(f->mm, UINT64_MAX - PG));
 	/* PROT_NONE is a valid mapping */
 	assert_int_equal(iopf_mm_map(f->mm, 0, PG, 0), 0);
@@ -109,7 +113,8 @@ static void test_map_eexist(void **state)
 	assert_int_equal(iopf_mm_map(f->mm, 0x8000, 0x20000, RWX), -EEXIST);
 	/* touching on either side is fine */
 	assert_int_equal(iopf_mm_map(f->mm, 0xf000, 0x1000, IOPF_PROT_READ), 0);
-	assert_int_equal(iopf_mm_map(f->mm, 0x14000, 0x1000, IOPF_PROT_READ), 0);
+	assert_int_equal(iopf_mm_map(f->mm, 0x14000, 0x1000, IOPF_PROT_READ),
+			 0);
 	assert_false(mapped(f->mm, 0xe000));
 	assert_true(mapped(f->mm, 0xf000));
 	assert_true(mapped(f->mm, 0x14fff));
@@ -127,9 +132,9 @@ static void test_unmap_shapes(void **state)
 
 	/* unmapping nothing */
 	assert_int_equal(iopf_mm_unmap(mm, 0x100000, 0x1000), 0);
-	assert_int_equal(iopf_mm_map(mm, 0x10000, 0x10000, RWX), 0);     /* A */
-	assert_int_equal(iopf_mm_map(mm, 0x30000, 0x10000, RWX), 0);     /* B */
-	assert_int_equal(iopf_mm_map(mm, 0x50000, 0x10000, RWX), 0);     /* C */
+	assert_int_equal(iopf_mm_map(mm, 0x10000, 0x10000, RWX), 0); /* A */
+	assert_int_equal(iopf_mm_map(mm, 0x30000, 0x10000, RWX), 0); /* B */
+	assert_int_equal(iopf_mm_map(mm, 0x50000, 0x10000, RWX), 0); /* C */
 	/* a hole in the middle of A splits it */
 	assert_int_equal(iopf_mm_unmap(mm, 0x14000, 0x2000), 0);
 	assert_true(mapped(mm, 0x13fff));
@@ -165,7 +170,9 @@ static void test_prot_is_kept_by_split(void **state)
 
 	assert_int_equal(iopf_mm_map(mm, 0x10000, 0x4000, IOPF_PROT_READ), 0);
 	assert_int_equal(iopf_mm_unmap(mm, 0x11000, 0x1000), 0);
-	assert_int_equal(iopf_mm_handle_fault(mm, 0x13000, IOPF_FAULT_PERM_WRITE), -EACCES);
+	assert_int_equal(
+		iopf_mm_handle_fault(mm, 0x13000, IOPF_FAULT_PERM_WRITE),
+		-EACCES);
 	assert_int_equal(iopf_mm_handle_fault(mm, 0x13000, PR), 0);
 	assert_int_equal(iopf_mm_handle_fault(mm, 0x11000, PR), -EFAULT);
 }
@@ -184,12 +191,15 @@ static void test_residency(void **state)
 	assert_false(iopf_mm_page_present(mm, 0x402000));
 	assert_int_equal(iopf_mm_resident_pages(mm), 1);
 	assert_int_equal(iopf_mm_translate(mm, 0x401000, PR), 0);
-	assert_int_equal(iopf_mm_translate(mm, 0x401000, IOPF_FAULT_PERM_WRITE), -EFAULT);
+	assert_int_equal(iopf_mm_translate(mm, 0x401000, IOPF_FAULT_PERM_WRITE),
+			 -EFAULT);
 	/* faulting twice keeps one page */
 	assert_int_equal(iopf_mm_handle_fault(mm, 0x401000, PR), 0);
 	assert_int_equal(iopf_mm_resident_pages(mm), 1);
 	/* failures make nothing resident */
-	assert_int_equal(iopf_mm_handle_fault(mm, 0x402000, IOPF_FAULT_PERM_EXEC), -EACCES);
+	assert_int_equal(
+		iopf_mm_handle_fault(mm, 0x402000, IOPF_FAULT_PERM_EXEC),
+		-EACCES);
 	assert_int_equal(iopf_mm_handle_fault(mm, 0x500000, PR), -EFAULT);
 	assert_int_equal(iopf_mm_resident_pages(mm), 1);
 	/* unmap drops residency; a new mapping there starts empty */
@@ -198,7 +208,8 @@ static void test_residency(void **state)
 	assert_int_equal(iopf_mm_resident_pages(mm), 0);
 	assert_int_equal(iopf_mm_map(mm, 0x401000, PG, RWX), 0);
 	assert_false(iopf_mm_page_present(mm, 0x401000));
-	assert_int_equal(iopf_mm_handle_fault(mm, 0x401000, IOPF_FAULT_PERM_WRITE), 0);
+	assert_int_equal(
+		iopf_mm_handle_fault(mm, 0x401000, IOPF_FAULT_PERM_WRITE), 0);
 	assert_true(iopf_mm_page_present(mm, 0x401000));
 }
 
@@ -231,7 +242,7 @@ static void test_ctx_frees_mm(void **state)
 	assert_int_equal(iopf_mm_map(mm2, 0, 1ull << 30, RWX), 0);
 	for (uint64_t a = 0; a < (1ull << 30); a += 1ull << 21)
 		assert_int_equal(iopf_mm_handle_fault(mm2, a, PR), 0);
-	f->mm = NULL;   /* and the fixture's mm too */
+	f->mm = NULL; /* and the fixture's mm too */
 }
 
 /* A million resident pages cost chunks, not allocations per page. */
@@ -241,14 +252,17 @@ static void test_scale_dense(void **state)
 	struct iopf_mm *mm = f->mm;
 	const uint64_t n = 1u << 20;
 
-	assert_int_equal(iopf_mm_map(mm, 1ull << 40, n * PG, IOPF_PROT_READ), 0);
+	assert_int_equal(iopf_mm_map(mm, 1ull << 40, n * PG, IOPF_PROT_READ),
+			 0);
 	for (uint64_t i = 0; i < n; i++)
-		assert_int_equal(iopf_mm_handle_fault(mm, (1ull << 40) + i * PG, 0), 0);
+		assert_int_equal(
+			iopf_mm_handle_fault(mm, (1ull << 40) + i * PG, 0), 0);
 	assert_int_equal(iopf_mm_resident_pages(mm), n);
 	assert_int_equal(mm->resident.used, n / IOPF_PAGESET_CHUNK_PAGES);
 	/* one hash slot per chunk, at most a 1/2 load */
 	assert_true(((size_t)1 << mm->resident.shift) <= 4 * mm->resident.used);
-	assert_int_equal(iopf_mm_unmap(mm, (1ull << 40) + n / 2 * PG, n / 4 * PG), 0);
+	assert_int_equal(
+		iopf_mm_unmap(mm, (1ull << 40) + n / 2 * PG, n / 4 * PG), 0);
 	assert_int_equal(iopf_mm_resident_pages(mm), n - n / 4);
 	assert_true(iopf_mm_page_present(mm, (1ull << 40) + (n / 2 - 1) * PG));
 	assert_false(iopf_mm_page_present(mm, (1ull << 40) + n / 2 * PG));
@@ -305,8 +319,10 @@ static void test_pageset_random(void **state)
 			ref[p] = 1;
 		} else {
 			/* short ranges look chunks up, long ones walk the table */
-			uint64_t len = rand_r(&seed) % 4 ? (uint64_t)rand_r(&seed) % 700 :
-				       (uint64_t)rand_r(&seed) % UNIVERSE;
+			uint64_t len =
+				rand_r(&seed) % 4 ?
+					(uint64_t)rand_r(&seed) % 700 :
+					(uint64_t)rand_r(&seed) % UNIVERSE;
 			uint64_t end = p + len > UNIVERSE ? UNIVERSE : p + len;
 
 			iopf_pageset_clear_range(&set, p, end);
@@ -318,7 +334,8 @@ static void test_pageset_random(void **state)
 		assert_int_equal(set.nr_pages, count);
 		if (op % 5000 == 0)
 			for (uint64_t q = 0; q < UNIVERSE; q++)
-				assert_int_equal(iopf_pageset_test(&set, q), ref[q]);
+				assert_int_equal(iopf_pageset_test(&set, q),
+						 ref[q]);
 	}
 	for (uint64_t q = 0; q < UNIVERSE; q++)
 		assert_int_equal(iopf_pageset_test(&set, q), ref[q]);
@@ -331,16 +348,25 @@ static void test_pageset_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_new_and_null, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_map_einval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_map_eexist, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unmap_shapes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prot_is_kept_by_split, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_residency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_and_null, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_map_einval, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_map_eexist, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_shapes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_prot_is_kept_by_split,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_residency, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_exited, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctx_frees_mm, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scale_dense, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scale_sparse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctx_frees_mm, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_scale_dense, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_scale_sparse, setup,
+						teardown),
 		cmocka_unit_test(test_pageset_random),
 	};
 

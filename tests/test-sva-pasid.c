@@ -20,8 +20,8 @@
 struct fixture {
 	struct iopf_ctx *ctx;
 	struct iopf_mock *mock;
-	struct iopf_device *big;    /* max_pasids 2^20 */
-	struct iopf_device *small;  /* max_pasids 8: PASIDs 1..7 */
+	struct iopf_device *big; /* max_pasids 2^20 */
+	struct iopf_device *small; /* max_pasids 8: PASIDs 1..7 */
 	unsigned int allocated, freed;
 	uint32_t last_pasid;
 };
@@ -42,11 +42,14 @@ static void sink(const struct iopf_trace_event *ev, void *priv)
 static struct iopf_device *new_dev(struct fixture *f, uint32_t id, uint32_t max)
 {
 	struct iopf_device_attr attr = {
-		.size = sizeof(attr), .id = id, .max_pasids = max,
+		.size = sizeof(attr),
+		.id = id,
+		.max_pasids = max,
 	};
 	struct iopf_device *dev;
 
-	assert_int_equal(iopf_device_new(iopf_mock_iommu(f->mock), &attr, &dev), 0);
+	assert_int_equal(iopf_device_new(iopf_mock_iommu(f->mock), &attr, &dev),
+			 0);
 	return dev;
 }
 
@@ -115,7 +118,7 @@ static void test_order_and_reuse(void **state)
 	iopf_free_global_pasid(f->ctx, 70);
 	assert_int_equal(f->freed, 1);
 	assert_int_equal(f->last_pasid, 70);
-	iopf_free_global_pasid(f->ctx, 70);   /* twice: nothing more */
+	iopf_free_global_pasid(f->ctx, 70); /* twice: nothing more */
 	assert_int_equal(f->freed, 1);
 	iopf_free_global_pasid(f->ctx, 3);
 	iopf_free_global_pasid(f->ctx, 64);
@@ -222,11 +225,13 @@ static void test_bind_exhaustion(void **state)
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(iopf_mm_new(f->ctx, &mm[i]), 0);
 	for (int i = 0; i < 7; i++) {
-		assert_int_equal(iopf_sva_bind_device(f->small, mm[i], &sva[i]), 0);
+		assert_int_equal(iopf_sva_bind_device(f->small, mm[i], &sva[i]),
+				 0);
 		assert_int_equal(iopf_sva_get_pasid(sva[i]), i + 1);
 	}
 	sva[7] = NULL;
-	assert_int_equal(iopf_sva_bind_device(f->small, mm[7], &sva[7]), -ENOSPC);
+	assert_int_equal(iopf_sva_bind_device(f->small, mm[7], &sva[7]),
+			 -ENOSPC);
 	assert_null(sva[7]);
 	assert_int_equal(iopf_mm_pasid(mm[7]), IOPF_PASID_INVALID);
 	/* release one mm: its PASID goes to the next bind */
@@ -240,12 +245,18 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_order_and_reuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exhaustion_small, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_limit_is_per_device, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exhaustion_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mm_pasid_lifetime, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bind_exhaustion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_order_and_reuse, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exhaustion_small, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_limit_is_per_device, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_exhaustion_full, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_mm_pasid_lifetime, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bind_exhaustion, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

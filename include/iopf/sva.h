@@ -42,9 +42,9 @@ struct iopf_mm;
 struct iopf_sva;
 
 /* Protection bits of a mapping (the values of PROT_READ/WRITE/EXEC) */
-#define IOPF_PROT_READ  (1u << 0)
+#define IOPF_PROT_READ	(1u << 0)
 #define IOPF_PROT_WRITE (1u << 1)
-#define IOPF_PROT_EXEC  (1u << 2)
+#define IOPF_PROT_EXEC	(1u << 2)
 
 /* Address spaces use 4 KiB pages. */
 #define IOPF_MM_PAGE_SHIFT 12

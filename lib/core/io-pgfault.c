@@ -541,6 +541,9 @@ IOPF_EXPORT void iopf_queue_remove_device(struct iopf_queue *queue,
 	iopf_rcu_assign(dev->fault_param, NULL);
 	pthread_mutex_unlock(&dev->iommu_lock);
 	pthread_mutex_unlock(&queue->lock);
+	if (dropped)
+		trace_queue_dev(dev, IOPF_TRACE_PARTIALS_DISCARDED, queue, 0,
+				dropped);
 	trace_queue_dev(dev, IOPF_TRACE_DEVICE_REMOVED, queue, 0, dropped);
 	/* Pair with iopf_queue_add_device(): the registration reference. */
 	iopf_put_dev_fault_param(fp);

@@ -11,7 +11,7 @@
 #include "iommu-priv.h"
 #include "pasid.h"
 
-#define WORDS   (IOPF_PASID_MAX / 64)
+#define WORDS	(IOPF_PASID_MAX / 64)
 #define SUMMARY (WORDS / 64)
 
 static void trace_pasid(struct iopf_ctx *ctx, uint32_t type,
@@ -42,7 +42,7 @@ static int find_lowest_free(const uint64_t *map, uint32_t limit, uint32_t *out)
 			unsigned int bit = word_first_free(map, w);
 
 			if (bit == 64)
-				continue;   /* word 0 with only PASID 0 clear */
+				continue; /* word 0 with only PASID 0 clear */
 			if (w * 64 + bit >= limit)
 				return -ENOSPC;
 			*out = w * 64 + bit;
@@ -83,7 +83,8 @@ IOPF_EXPORT int iopf_alloc_global_pasid(struct iopf_device *dev,
 	ctx = dev->ctx;
 	pthread_mutex_lock(&ctx->pasid_lock);
 	if (!ctx->pasid_bitmap)
-		ctx->pasid_bitmap = iopf_calloc(WORDS + SUMMARY, sizeof(uint64_t));
+		ctx->pasid_bitmap =
+			iopf_calloc(WORDS + SUMMARY, sizeof(uint64_t));
 	if (!ctx->pasid_bitmap) {
 		pthread_mutex_unlock(&ctx->pasid_lock);
 		return -ENOMEM;

@@ -22,17 +22,18 @@
 #include "mm.h"
 
 struct iopf_sva {
-	struct iopf_attach_handle handle;   /* what the routing entry points to */
+	struct iopf_attach_handle handle; /* what the routing entry points to */
 	struct iopf_ctx_member member;
-	struct cds_list_head mm_node;       /* in mm->binds, under bind_lock */
-	struct iopf_device *dev;            /* a device reference */
-	struct iopf_mm *mm;                 /* an mm reference */
-	unsigned int users;                 /* under mm->bind_lock */
+	struct cds_list_head mm_node; /* in mm->binds, under bind_lock */
+	struct iopf_device *dev; /* a device reference */
+	struct iopf_mm *mm; /* an mm reference */
+	unsigned int users; /* under mm->bind_lock */
 };
 
 /* ---- the fault path --------------------------------------------------- */
 
-static void trace_mm_fault(struct iopf_group *group, const struct iopf_fault *fault,
+static void trace_mm_fault(struct iopf_group *group,
+			   const struct iopf_fault *fault,
 			   enum iopf_page_response_code status, int ret)
 {
 	struct iopf_device *dev = iopf_group_device(group);
@@ -46,7 +47,8 @@ static void trace_mm_fault(struct iopf_group *group, const struct iopf_fault *fa
 	ev.dev_id = dev->id;
 	ev.iommu = dev->iommu->name;
 	ev.pasid = fault->prm.flags & IOPF_FAULT_PAGE_REQUEST_PASID_VALID ?
-		   fault->prm.pasid : IOPF_PASID_INVALID;
+			   fault->prm.pasid :
+			   IOPF_PASID_INVALID;
 	ev.grpid = fault->prm.grpid;
 	ev.flags = fault->prm.flags;
 	ev.perm = fault->prm.perm;
@@ -63,7 +65,8 @@ static void trace_mm_fault(struct iopf_group *group, const struct iopf_fault *fa
  * resident. The SVA path never answers FAILURE itself.
  */
 static enum iopf_page_response_code
-iommu_sva_handle_mm(const struct iopf_fault *fault, struct iopf_mm *mm, int *ret)
+iommu_sva_handle_mm(const struct iopf_fault *fault, struct iopf_mm *mm,
+		    int *ret)
 {
 	if (!(fault->prm.flags & IOPF_FAULT_PAGE_REQUEST_PASID_VALID)) {
 		*ret = -EINVAL;
@@ -137,14 +140,15 @@ static int sva_domain_get(struct iopf_mm *mm, struct iopf_ctx *ctx)
 	if (mm->domain)
 		return 0;
 	iopf_mm_get(mm);
-	ret = iopf_domain_alloc_ops(ctx, IOPF_DOMAIN_SVA, iommu_sva_iopf_handler,
-				    mm, &sva_domain_ops, &domain);
+	ret = iopf_domain_alloc_ops(ctx, IOPF_DOMAIN_SVA,
+				    iommu_sva_iopf_handler, mm, &sva_domain_ops,
+				    &domain);
 	if (ret) {
 		/* Not the last reference: the caller's bind keeps the mm. */
 		atomic_fetch_sub(&mm->users, 1);
 		return ret;
 	}
-	domain->owned = true;   /* iopf_domain_free() refuses it */
+	domain->owned = true; /* iopf_domain_free() refuses it */
 	mm->domain = domain;
 	return 0;
 }
@@ -216,8 +220,8 @@ static int sva_attach(struct iopf_device *dev, struct iopf_mm *mm,
 	return 0;
 }
 
-IOPF_EXPORT int iopf_sva_bind_device(struct iopf_device *dev, struct iopf_mm *mm,
-				     struct iopf_sva **out)
+IOPF_EXPORT int iopf_sva_bind_device(struct iopf_device *dev,
+				     struct iopf_mm *mm, struct iopf_sva **out)
 {
 	struct iopf_domain *unused = NULL;
 	struct iopf_sva *sva;
@@ -258,7 +262,7 @@ IOPF_EXPORT uint32_t iopf_sva_get_pasid(const struct iopf_sva *handle)
 	return handle ? atomic_load(&handle->mm->pasid) : IOPF_PASID_INVALID;
 }
 
-/* Drop @uses of @sva; at zero, detach and free it (iommu_sva_unbind_device). */
+/* Drop one use of @sva (all if @all); at zero, detach and free it. */
 static void sva_unbind(struct iopf_sva *sva, bool all)
 {
 	struct iopf_mm *mm = sva->mm;

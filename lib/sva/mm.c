@@ -153,9 +153,11 @@ static int vma_reserve(struct iopf_mm *mm, size_t nr)
 	return 0;
 }
 
-static void vma_insert_at(struct iopf_mm *mm, size_t i, const struct iopf_vma *vma)
+static void vma_insert_at(struct iopf_mm *mm, size_t i,
+			  const struct iopf_vma *vma)
 {
-	memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->nr_vmas - i) * sizeof(*vma));
+	memmove(&mm->vmas[i + 1], &mm->vmas[i],
+		(mm->nr_vmas - i) * sizeof(*vma));
 	mm->vmas[i] = *vma;
 	mm->nr_vmas++;
 }
@@ -207,18 +209,20 @@ static void vma_cut(struct iopf_mm *mm, size_t i, uint64_t start, uint64_t end)
 	size_t j;
 
 	if (mm->vmas[i].start < start) {
-		mm->vmas[i].end = start;  /* keep the head */
+		mm->vmas[i].end = start; /* keep the head */
 		i++;
 	}
 	for (j = i; j < mm->nr_vmas && mm->vmas[j].end <= end; j++)
 		;
 	if (j < mm->nr_vmas && mm->vmas[j].start < end)
-		mm->vmas[j].start = end;  /* keep the tail */
-	memmove(&mm->vmas[i], &mm->vmas[j], (mm->nr_vmas - j) * sizeof(mm->vmas[0]));
+		mm->vmas[j].start = end; /* keep the tail */
+	memmove(&mm->vmas[i], &mm->vmas[j],
+		(mm->nr_vmas - j) * sizeof(mm->vmas[0]));
 	mm->nr_vmas -= j - i;
 }
 
-IOPF_EXPORT int iopf_mm_unmap(struct iopf_mm *mm, uint64_t start, uint64_t length)
+IOPF_EXPORT int iopf_mm_unmap(struct iopf_mm *mm, uint64_t start,
+			      uint64_t length)
 {
 	uint64_t end;
 	size_t i;
@@ -232,7 +236,7 @@ IOPF_EXPORT int iopf_mm_unmap(struct iopf_mm *mm, uint64_t start, uint64_t lengt
 	pthread_mutex_lock(&mm->lock);
 	i = vma_index_after(mm, start);
 	if (i == mm->nr_vmas || mm->vmas[i].start >= end)
-		goto out;  /* nothing mapped there */
+		goto out; /* nothing mapped there */
 	if (mm->vmas[i].start < start && mm->vmas[i].end > end) {
 		/* A hole in the middle of one mapping: split it. */
 		struct iopf_vma tail = mm->vmas[i];
@@ -349,7 +353,8 @@ static void resident_page(uint64_t page, void *priv)
 }
 
 void iopf_mm_for_each_resident(struct iopf_mm *mm,
-			       void (*fn)(uint64_t addr, void *priv), void *priv)
+			       void (*fn)(uint64_t addr, void *priv),
+			       void *priv)
 {
 	struct resident_walk w = { .fn = fn, .priv = priv };
 

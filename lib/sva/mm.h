@@ -36,7 +36,7 @@ struct iopf_mm {
 	_Atomic uint32_t pasid;
 	/* the mmap lock */
 	pthread_mutex_t lock;
-	struct iopf_vma *vmas;      /* sorted by start, not overlapping */
+	struct iopf_vma *vmas; /* sorted by start, not overlapping */
 	size_t nr_vmas;
 	size_t max_vmas;
 	struct iopf_pageset resident;
@@ -64,6 +64,7 @@ int iopf_mm_translate(struct iopf_mm *mm, uint64_t addr, uint32_t perm);
 
 /* Calls fn for each resident page (by address), under the mm's lock. */
 void iopf_mm_for_each_resident(struct iopf_mm *mm,
-			       void (*fn)(uint64_t addr, void *priv), void *priv);
+			       void (*fn)(uint64_t addr, void *priv),
+			       void *priv);
 
 #endif /* IOPF_SVA_MM_H */

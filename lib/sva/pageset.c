@@ -40,8 +40,8 @@ static struct iopf_pageset_chunk *find_chunk(const struct iopf_pageset *set,
 }
 
 /* Insert into a table known to have room and not to hold @c's key. */
-static struct iopf_pageset_chunk *place_chunk(struct iopf_pageset *set,
-					      const struct iopf_pageset_chunk *c)
+static struct iopf_pageset_chunk *
+place_chunk(struct iopf_pageset *set, const struct iopf_pageset_chunk *c)
 {
 	size_t mask = nr_slots(set) - 1;
 	size_t i = home_slot(set, c->key);
@@ -146,13 +146,15 @@ int iopf_pageset_add(struct iopf_pageset *set, uint64_t page)
 }
 
 /* Clear the pages of [first, end) that fall in chunk @c. */
-static void clear_in_chunk(struct iopf_pageset *set, struct iopf_pageset_chunk *c,
-			   uint64_t first, uint64_t end)
+static void clear_in_chunk(struct iopf_pageset *set,
+			   struct iopf_pageset_chunk *c, uint64_t first,
+			   uint64_t end)
 {
 	uint64_t base = (c->key - 1) << IOPF_PAGESET_CHUNK_SHIFT;
 	uint64_t lo = first > base ? first - base : 0;
-	uint64_t hi = end - base < IOPF_PAGESET_CHUNK_PAGES ? end - base :
-							      IOPF_PAGESET_CHUNK_PAGES;
+	uint64_t hi = end - base < IOPF_PAGESET_CHUNK_PAGES ?
+			      end - base :
+			      IOPF_PAGESET_CHUNK_PAGES;
 
 	for (uint64_t b = lo; b < hi;) {
 		unsigned int w = b / 64;
@@ -165,7 +167,8 @@ static void clear_in_chunk(struct iopf_pageset *set, struct iopf_pageset_chunk *
 	}
 }
 
-void iopf_pageset_clear_range(struct iopf_pageset *set, uint64_t first, uint64_t end)
+void iopf_pageset_clear_range(struct iopf_pageset *set, uint64_t first,
+			      uint64_t end)
 {
 	uint64_t c0, c1;
 

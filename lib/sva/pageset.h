@@ -28,8 +28,8 @@ struct iopf_pageset_chunk {
 struct iopf_pageset {
 	struct iopf_pageset_chunk *slots;
 	unsigned int shift; /* log2 of the number of slots; 0 when none */
-	size_t used;        /* chunks in the table */
-	uint64_t nr_pages;  /* pages in the set */
+	size_t used; /* chunks in the table */
+	uint64_t nr_pages; /* pages in the set */
 };
 
 void iopf_pageset_init(struct iopf_pageset *set);
@@ -38,7 +38,8 @@ bool iopf_pageset_test(const struct iopf_pageset *set, uint64_t page);
 /* 0, or -ENOMEM (the set is unchanged). */
 int iopf_pageset_add(struct iopf_pageset *set, uint64_t page);
 /* Removes the pages in [first, end). Never fails. */
-void iopf_pageset_clear_range(struct iopf_pageset *set, uint64_t first, uint64_t end);
+void iopf_pageset_clear_range(struct iopf_pageset *set, uint64_t first,
+			      uint64_t end);
 /* Calls fn for each page in the set, in no particular order. */
 void iopf_pageset_for_each(const struct iopf_pageset *set,
 			   void (*fn)(uint64_t page, void *priv), void *priv);
