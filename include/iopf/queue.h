@@ -99,7 +99,8 @@ int iopf_queue_add_device(struct iopf_queue *queue, struct iopf_device *dev);
  * group IOPF_PAGE_RESP_INVALID; it never frees a group: its holder still
  * calls iopf_free_group(), and a later iopf_group_response() is a no-op.
  * The caller should have stopped the hardware from queueing new requests.
- * Does nothing if @dev is not on @queue.
+ * Work already queued for the device's groups still runs later (a detach
+ * of the device waits for it). Does nothing if @dev is not on @queue.
  *
  * Context: any thread, not from a handler.
  */

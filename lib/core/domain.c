@@ -391,8 +391,8 @@ static void retire_attachment(struct iopf_device *dev,
 {
 	struct iopf_domain *domain = a->domain;
 
-	urcu_bp_synchronize_rcu();
-	iopf_queue_flush_dev(dev);
+	iopf_synchronize_rcu();
+	iopf_device_flush_work(dev);
 	if (a->handle && domain->ops && domain->ops->handle_detached)
 		domain->ops->handle_detached(domain, a->handle);
 	iopf_disable_for_domain(dev, domain, a->handle);
@@ -418,7 +418,7 @@ static void detach_pasid(struct iopf_domain *domain, struct iopf_device *dev,
 	}
 	if (dev->iommu->ops.remove_dev_pasid)
 		dev->iommu->ops.remove_dev_pasid(dev, pasid, domain);
-	iopf_queue_flush_dev(dev);
+	iopf_device_flush_work(dev);
 	iopf_rcu_assign(*slot, NULL);
 	retire_attachment(dev, a);
 	pthread_mutex_unlock(&dev->group_mutex);
@@ -538,7 +538,7 @@ IOPF_EXPORT int iopf_attach_handle_get(struct iopf_device *dev, uint32_t pasid,
 
 	if (!dev || !out || !pasid_in_range(dev, pasid))
 		return -EINVAL;
-	urcu_bp_read_lock();
+	iopf_rcu_read_lock();
 	a = iopf_pasid_entry(dev, pasid);
 	if (!a || !a->handle)
 		ret = -ENOENT;
@@ -546,7 +546,7 @@ IOPF_EXPORT int iopf_attach_handle_get(struct iopf_device *dev, uint32_t pasid,
 		ret = -EBUSY;
 	else
 		*out = a->handle;
-	urcu_bp_read_unlock();
+	iopf_rcu_read_unlock();
 	return ret;
 }
 
@@ -558,7 +558,7 @@ IOPF_EXPORT int iopf_device_translate(struct iopf_device *dev, uint32_t pasid,
 
 	if (!dev || !pasid_in_range(dev, pasid))
 		return -EINVAL;
-	urcu_bp_read_lock();
+	iopf_rcu_read_lock();
 	a = iopf_pasid_entry(dev, pasid);
 	if (!a)
 		ret = -ENOENT;
@@ -566,6 +566,6 @@ IOPF_EXPORT int iopf_device_translate(struct iopf_device *dev, uint32_t pasid,
 		ret = -EOPNOTSUPP;
 	else
 		ret = a->domain->ops->translate(a->domain, addr, perm);
-	urcu_bp_read_unlock();
+	iopf_rcu_read_unlock();
 	return ret;
 }

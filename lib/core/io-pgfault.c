@@ -29,11 +29,24 @@ static void fault_param_free_rcu(struct rcu_head *head)
 {
 	struct iopf_fault_param *fp =
 		container_of(head, struct iopf_fault_param, rcu);
+	struct iopf_group *group, *next;
 
-	/* Pair with iopf_put_dev_fault_param(), for TSan's sake. */
-	(void)atomic_load_explicit(&fp->users.count, memory_order_acquire);
+	/* After a grace period: pair with iopf_call_rcu(), for TSan. */
+	iopf_tsan_gp_begin();
+	cds_list_for_each_entry_safe(group, next, &fp->cache, live_node)
+		iopf_mfree(group);
 	pthread_mutex_destroy(&fp->lock);
 	iopf_mfree(fp);
+}
+
+/* iopf_get_dev_fault_param(), in a read-side section already (report path). */
+static struct iopf_fault_param *fault_param_get_rcu(struct iopf_device *dev)
+{
+	struct iopf_fault_param *fp = iopf_rcu_deref(dev->fault_param);
+
+	if (fp && !iopf_ref_get_unless_zero(&fp->users))
+		fp = NULL;
+	return fp;
 }
 
 /*
@@ -44,11 +57,9 @@ struct iopf_fault_param *iopf_get_dev_fault_param(struct iopf_device *dev)
 {
 	struct iopf_fault_param *fp;
 
-	urcu_bp_read_lock();
-	fp = iopf_rcu_deref(dev->fault_param);
-	if (fp && !iopf_ref_get_unless_zero(&fp->users))
-		fp = NULL;
-	urcu_bp_read_unlock();
+	iopf_rcu_read_lock();
+	fp = fault_param_get_rcu(dev);
+	iopf_rcu_read_unlock();
 	return fp;
 }
 
@@ -63,7 +74,7 @@ void iopf_put_dev_fault_param(struct iopf_fault_param *fp)
 	cds_list_del(&fp->ctx_node);
 	pthread_mutex_unlock(&ctx->lock);
 	/* Lock-free readers may still hold the pointer: free after a GP. */
-	urcu_bp_call_rcu(&fp->rcu, fault_param_free_rcu);
+	iopf_call_rcu(&fp->rcu, fault_param_free_rcu);
 	/* Pair with iopf_queue_add_device(). */
 	iopf_device_put(dev);
 }
@@ -164,21 +175,51 @@ static void __iopf_free_group(struct iopf_group *group)
 IOPF_EXPORT void iopf_free_group(struct iopf_group *group)
 {
 	struct iopf_fault_param *fp;
-	bool sent;
+	bool sent, cached = false;
 
 	if (!group)
 		return;
 	fp = group->fault_param;
+	/* The partials are the holder's own: no lock needed. */
+	free_fault_list(group);
 	pthread_mutex_lock(&fp->lock);
 	/* A dropped group must not leave the device waiting. */
 	sent = group_respond_locked(group, IOPF_PAGE_RESP_INVALID);
 	cds_list_del(&group->live_node);
+	/*
+	 * Keep it while the device has other groups in flight (a worker
+	 * answers what a reporter allocated); an idle device gives it back to
+	 * malloc, whose per-thread cache serves a same-thread reuse better.
+	 */
+	if (!sent && !cds_list_empty(&fp->groups) &&
+	    atomic_load_explicit(&fp->nr_cached, memory_order_relaxed) <
+		    IOPF_GROUP_CACHE) {
+		cds_list_add(&group->live_node, &fp->cache);
+		atomic_fetch_add_explicit(&fp->nr_cached, 1,
+					  memory_order_relaxed);
+		cached = true;
+	}
 	pthread_mutex_unlock(&fp->lock);
 	if (sent)
 		trace_response(fp->dev, &group->last_fault.fault,
 			       IOPF_PAGE_RESP_INVALID, IOPF_ORIGIN_FREE_GROUP);
-	__iopf_free_group(group);
-	iopf_mfree(group);
+	/* Pair with iopf_report_device_fault(): the reference moved to the group. */
+	iopf_put_dev_fault_param(fp);
+	if (!cached)
+		iopf_mfree(group);
+}
+
+/* A group freed earlier on this device, or NULL; with fp->lock held. */
+static struct iopf_group *group_cache_pop_locked(struct iopf_fault_param *fp)
+{
+	struct iopf_group *group;
+
+	if (cds_list_empty(&fp->cache))
+		return NULL;
+	group = cds_list_first_entry(&fp->cache, struct iopf_group, live_node);
+	cds_list_del(&group->live_node);
+	atomic_fetch_sub_explicit(&fp->nr_cached, 1, memory_order_relaxed);
+	return group;
 }
 
 /*
@@ -195,14 +236,24 @@ static struct iopf_group *iopf_group_alloc(struct iopf_fault_param *fp,
 	struct iopf_group *group;
 	uint32_t count = 1;
 
-	group = iopf_malloc(sizeof(*group));
-	if (group) {
-		group->on_stack = false;
+	/* An unlocked peek: a wrong guess costs a malloc or a second lock. */
+	if (!atomic_load_explicit(&fp->nr_cached, memory_order_relaxed)) {
+		group = iopf_malloc(sizeof(*group));
+		pthread_mutex_lock(&fp->lock);
 	} else {
+		pthread_mutex_lock(&fp->lock);
+		group = group_cache_pop_locked(fp);
+		if (!group) {
+			pthread_mutex_unlock(&fp->lock);
+			group = iopf_malloc(sizeof(*group));
+			pthread_mutex_lock(&fp->lock);
+		}
+	}
+	if (!group) {
 		group = abort_group;
 		memset(group, 0, sizeof(*group));
-		group->on_stack = true;
 	}
+	group->on_stack = group == abort_group;
 	group->fault_param = fp;
 	group->last_fault.fault = *evt;
 	group->attach_handle = NULL;
@@ -212,8 +263,6 @@ static struct iopf_group *iopf_group_alloc(struct iopf_fault_param *fp,
 	CDS_INIT_LIST_HEAD(&group->faults);
 	CDS_INIT_LIST_HEAD(&group->node);
 	cds_list_add(&group->last_fault.list, &group->faults);
-
-	pthread_mutex_lock(&fp->lock);
 	/* The partial list is newest first; moving to the head restores order. */
 	cds_list_for_each_entry_safe(node, next, &fp->partial, list) {
 		if (node->fault.prm.grpid == evt->prm.grpid) {
@@ -388,17 +437,17 @@ IOPF_EXPORT int iopf_report_device_fault(struct iopf_device *dev,
 	 * The read lock covers the handler call, so a detach that has waited
 	 * for a grace period knows no handler call for it is in progress.
 	 */
-	urcu_bp_read_lock();
+	iopf_rcu_read_lock();
 	a = find_fault_handler(dev, evt);
-	fp = a ? iopf_get_dev_fault_param(dev) : NULL;
+	fp = a ? fault_param_get_rcu(dev) : NULL;
 	if (!fp) {
 		/* No handler, or a handler but the device is on no queue. */
-		urcu_bp_read_unlock();
+		iopf_rcu_read_unlock();
 		iopf_error_response(dev, evt);
 		return -EINVAL;
 	}
 	if (!(evt->prm.flags & IOPF_FAULT_PAGE_REQUEST_LAST_PAGE)) {
-		urcu_bp_read_unlock();
+		iopf_rcu_read_unlock();
 		ret = report_partial_fault(fp, evt);
 		iopf_put_dev_fault_param(fp);
 		trace_report(dev, IOPF_TRACE_PARTIAL_STORED, evt, ret, 0);
@@ -406,7 +455,7 @@ IOPF_EXPORT int iopf_report_device_fault(struct iopf_device *dev,
 		return ret;
 	}
 	ret = report_last_fault(dev, fp, a, evt, &abort_group, &group);
-	urcu_bp_read_unlock();
+	iopf_rcu_read_unlock();
 	if (ret)
 		abort_group_response(group);
 	return 0;
@@ -451,6 +500,7 @@ static struct iopf_fault_param *fault_param_new(struct iopf_queue *queue,
 	CDS_INIT_LIST_HEAD(&fp->partial);
 	CDS_INIT_LIST_HEAD(&fp->faults);
 	CDS_INIT_LIST_HEAD(&fp->groups);
+	CDS_INIT_LIST_HEAD(&fp->cache);
 	return fp;
 }
 
@@ -477,6 +527,12 @@ IOPF_EXPORT int iopf_queue_add_device(struct iopf_queue *queue,
 	}
 	/* Pair with iopf_put_dev_fault_param(). */
 	iopf_device_get(dev);
+	/* Where the device's work goes, remembered past its removal. */
+	if (dev->work_queue != queue) {
+		iopf_queue_put(dev->work_queue);
+		iopf_queue_get(queue);
+		dev->work_queue = queue;
+	}
 	cds_list_add_tail(&fp->queue_list, &queue->devices);
 	pthread_mutex_lock(&dev->ctx->lock);
 	cds_list_add_tail(&fp->ctx_node, &dev->ctx->fault_params);

@@ -57,6 +57,67 @@
 	atomic_store_explicit(&(p), (v), memory_order_release)
 #define iopf_rcu_deref(p) atomic_load_explicit(&(p), memory_order_acquire)
 
+/*
+ * ThreadSanitizer cannot see liburcu's grace periods. In TSan builds every
+ * read-side section ends with a release on one counter and every grace
+ * period (synchronize_rcu, a call_rcu callback) begins with an acquire of
+ * it, which tells TSan what the grace period guarantees: whatever a reader
+ * did before its section ended happens before what follows the grace period.
+ * In other builds these cost nothing.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define IOPF_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IOPF_TSAN 1
+#endif
+#endif
+
+#ifdef IOPF_TSAN
+extern atomic_ulong iopf_tsan_rcu_clock;
+static inline void iopf_tsan_gp_begin(void)
+{
+	(void)atomic_load_explicit(&iopf_tsan_rcu_clock, memory_order_acquire);
+}
+static inline void iopf_tsan_read_end(void)
+{
+	atomic_fetch_add_explicit(&iopf_tsan_rcu_clock, 1,
+				  memory_order_release);
+}
+#else
+static inline void iopf_tsan_gp_begin(void)
+{
+}
+static inline void iopf_tsan_read_end(void)
+{
+}
+#endif
+
+static inline void iopf_rcu_read_lock(void)
+{
+	urcu_bp_read_lock();
+}
+
+static inline void iopf_rcu_read_unlock(void)
+{
+	iopf_tsan_read_end();
+	urcu_bp_read_unlock();
+}
+
+/* call_rcu(): what the caller did before happens before @fn (for TSan). */
+static inline void iopf_call_rcu(struct rcu_head *head,
+				 void (*fn)(struct rcu_head *head))
+{
+	iopf_tsan_read_end();
+	urcu_bp_call_rcu(head, fn);
+}
+
+static inline void iopf_synchronize_rcu(void)
+{
+	urcu_bp_synchronize_rcu();
+	iopf_tsan_gp_begin();
+}
+
 /* Reference counts (the kernel's refcount_t), C11 atomics for the same reason. */
 struct iopf_ref {
 	atomic_long count;
@@ -108,6 +169,7 @@ struct iopf_ctx {
 	struct cds_list_head members;
 	struct cds_list_head fault_params;
 	struct cds_list_head iommus;
+	struct cds_list_head queues;
 	struct cds_lfht *devices;
 	unsigned int nr_iommus;
 	unsigned int nr_queues;
@@ -174,6 +236,12 @@ struct iopf_device {
 		pasid_dir; /* RCU, at the first PASID attach */
 	pthread_mutex_t iommu_lock;
 	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
+	/*
+	 * The queue of the device's last fault param, kept (with a reference)
+	 * after iopf_queue_remove_device(): its work may still hold groups of
+	 * the device, and a detach must wait for them. Under iommu_lock.
+	 */
+	struct iopf_queue *work_queue;
 	unsigned int iopf_refcount; /* fault-capable handle attachments */
 	bool iopf_auto; /* added to iommu->queue by attach */
 	bool published;
@@ -212,6 +280,10 @@ struct iopf_domain {
 
 struct iopf_queue {
 	struct iopf_ctx_member member;
+	struct cds_list_head ctx_node;
+	struct iopf_ref
+		ref; /* the creator's, and one per device that used it */
+	atomic_bool dead; /* iopf_queue_free() ran */
 	struct iopf_ctx *ctx;
 	char *name;
 	pthread_mutex_t lock;
@@ -219,7 +291,6 @@ struct iopf_queue {
 	/* work items: iopf_group.work_node */
 	struct cds_wfcq_head head;
 	struct cds_wfcq_tail tail;
-	atomic_size_t pending;
 	/* workers and their sleep/wake */
 	unsigned int nr_workers;
 	pthread_t *workers;
@@ -227,12 +298,19 @@ struct iopf_queue {
 	pthread_cond_t wake_cond;
 	atomic_uint sleepers;
 	atomic_bool stopping;
-	/* flush: two epochs of in-flight work, as SRCU does */
+	/* flush: two epochs of work, as SRCU does */
 	pthread_mutex_t flush_mutex;
 	pthread_cond_t flush_cond;
-	atomic_uint epoch;
-	atomic_long inflight[2];
+	/*
+	 * Written by enqueuers only, read-mostly for the rest: a worker never
+	 * writes a line an enqueuer writes, so the handoff costs no extra
+	 * cache-line transfer beyond the wfcqueue's own.
+	 */
+	_Alignas(64) atomic_uint epoch;
 	atomic_uint flush_waiters;
+	_Alignas(64) atomic_ulong queued[2]; /* per epoch; enqueuers */
+	_Alignas(64) atomic_ulong done[2]; /* per epoch; runners */
+	atomic_ulong started; /* dequeued; runners */
 	/* manual mode: one runner at a time keeps FIFO order */
 	pthread_mutex_t run_lock;
 };
@@ -248,7 +326,16 @@ struct iopf_fault_param {
 	struct cds_list_head partial; /* struct iopf_fault_node */
 	struct cds_list_head faults; /* pending groups (pending_node) */
 	struct cds_list_head groups; /* every live group (live_node) */
+	/*
+	 * Freed groups kept for the next report (live_node), so that the
+	 * group's memory goes back and forth between the reporter and the
+	 * worker without a trip through malloc's arenas.
+	 */
+	struct cds_list_head cache;
+	atomic_uint nr_cached; /* written under lock, peeked without */
 };
+
+#define IOPF_GROUP_CACHE 512
 
 struct iopf_fault_node {
 	struct cds_list_head list;
@@ -309,6 +396,10 @@ void iopf_group_response_origin(struct iopf_group *group, uint32_t code,
 
 /* queues (queue.c) */
 void iopf_queue_flush(struct iopf_queue *queue);
+void iopf_ctx_flush_queues(struct iopf_ctx *ctx);
+void iopf_queue_get(struct iopf_queue *queue);
+void iopf_queue_put(struct iopf_queue *queue);
+void iopf_device_flush_work(struct iopf_device *dev);
 
 /* trace (lib/trace/trace.c) */
 void iopf_trace_emit(struct iopf_ctx *ctx, struct iopf_trace_event *ev);

@@ -16,6 +16,10 @@
 #include "iommu-priv.h"
 #include "pasid.h"
 
+#ifdef IOPF_TSAN
+atomic_ulong iopf_tsan_rcu_clock;
+#endif
+
 /* ---- context and its members ---------------------------------------- */
 
 void iopf_ctx_link(struct iopf_ctx *ctx, struct iopf_ctx_member *member,
@@ -56,6 +60,7 @@ IOPF_EXPORT int iopf_ctx_new(struct iopf_ctx **out)
 	CDS_INIT_LIST_HEAD(&ctx->members);
 	CDS_INIT_LIST_HEAD(&ctx->fault_params);
 	CDS_INIT_LIST_HEAD(&ctx->iommus);
+	CDS_INIT_LIST_HEAD(&ctx->queues);
 	*out = ctx;
 	return 0;
 }
@@ -82,6 +87,8 @@ IOPF_EXPORT void iopf_ctx_free(struct iopf_ctx *ctx)
 
 	if (!ctx)
 		return;
+	/* The work already queued runs first, while everything it uses lives. */
+	iopf_ctx_flush_queues(ctx);
 	while ((m = ctx_last_member(ctx))) {
 		iopf_ctx_unlink(ctx, m);
 		m->destroy(m);
@@ -273,16 +280,18 @@ static int device_match(struct cds_lfht_node *node, const void *key)
 static void device_free_rcu(struct rcu_head *head)
 {
 	struct iopf_device *dev = container_of(head, struct iopf_device, rcu);
+	struct iopf_pasid_dir *dir;
 
-	struct iopf_pasid_dir *dir = atomic_load(&dev->pasid_dir);
-
-	/* Pair with device_release(): TSan cannot see liburcu's grace period. */
-	(void)atomic_load_explicit(&dev->ref.count, memory_order_acquire);
+	/* After a grace period: pair with iopf_call_rcu(), for TSan. */
+	iopf_tsan_gp_begin();
+	dir = atomic_load(&dev->pasid_dir);
 	if (dir) {
 		for (size_t i = 0; i < IOPF_DIR_SIZE; i++)
 			iopf_mfree(atomic_load(&dir->leaf[i]));
 		iopf_mfree(dir);
 	}
+	/* Pair with iopf_queue_add_device(). */
+	iopf_queue_put(dev->work_queue);
 	pthread_mutex_destroy(&dev->group_mutex);
 	pthread_mutex_destroy(&dev->iommu_lock);
 	iopf_mfree(dev->name);
@@ -298,7 +307,7 @@ IOPF_EXPORT void iopf_device_put(struct iopf_device *dev)
 {
 	/* Lock-free readers of the hash table may still see it: free after a GP. */
 	if (dev && iopf_ref_put(&dev->ref))
-		urcu_bp_call_rcu(&dev->rcu, device_free_rcu);
+		iopf_call_rcu(&dev->rcu, device_free_rcu);
 }
 
 static int device_attr_check(const struct iopf_device_attr *attr)
@@ -363,11 +372,11 @@ IOPF_EXPORT int iopf_device_new(struct iopf_iommu *iommu,
 	key.id = attr->id;
 	atomic_store_explicit(&dev->live, true, memory_order_release);
 	pthread_mutex_lock(&iommu->lock);
-	urcu_bp_read_lock();
+	iopf_rcu_read_lock();
 	node = cds_lfht_add_unique(iommu->ctx->devices,
 				   device_hash(iommu, attr->id), device_match,
 				   &key, &dev->ht_node);
-	urcu_bp_read_unlock();
+	iopf_rcu_read_unlock();
 	if (node != &dev->ht_node) {
 		pthread_mutex_unlock(&iommu->lock);
 		/* Never published: no grace period needed. */
@@ -387,9 +396,9 @@ static void device_unpublish(struct iopf_device *dev)
 
 	pthread_mutex_lock(&iommu->lock);
 	if (dev->published) {
-		urcu_bp_read_lock();
+		iopf_rcu_read_lock();
 		cds_lfht_del(iommu->ctx->devices, &dev->ht_node);
-		urcu_bp_read_unlock();
+		iopf_rcu_read_unlock();
 		cds_list_del_init(&dev->iommu_node);
 		dev->published = false;
 	}
@@ -428,7 +437,7 @@ IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
 
 	if (!iommu)
 		return NULL;
-	urcu_bp_read_lock();
+	iopf_rcu_read_lock();
 	cds_lfht_lookup(iommu->ctx->devices, device_hash(iommu, id),
 			device_match, &key, &iter);
 	node = cds_lfht_iter_get_node(&iter);
@@ -437,7 +446,7 @@ IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
 		if (!iopf_ref_get_unless_zero(&dev->ref))
 			dev = NULL;
 	}
-	urcu_bp_read_unlock();
+	iopf_rcu_read_unlock();
 	return dev;
 }
 

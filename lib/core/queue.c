@@ -33,6 +33,15 @@ static struct iopf_group *work_to_group(struct cds_wfcq_node *node)
 
 /* ---- flush epochs ------------------------------------------------------- */
 
+static void wake_flushers(struct iopf_queue *queue)
+{
+	if (atomic_load(&queue->flush_waiters)) {
+		pthread_mutex_lock(&queue->wake_lock);
+		pthread_cond_broadcast(&queue->flush_cond);
+		pthread_mutex_unlock(&queue->wake_lock);
+	}
+}
+
 static uint8_t work_begin(struct iopf_queue *queue)
 {
 	unsigned int idx;
@@ -40,26 +49,31 @@ static uint8_t work_begin(struct iopf_queue *queue)
 	/*
 	 * Count ourselves in the current epoch; if a flush flipped it in the
 	 * meantime, count in the new one instead (seq_cst on both sides: the
-	 * flusher either sees our increment or we see its flip).
+	 * flusher either sees our increment or we see its flip). Taking the
+	 * count back may be what the flusher waits for.
 	 */
 	for (;;) {
 		idx = atomic_load(&queue->epoch) & 1;
-		atomic_fetch_add(&queue->inflight[idx], 1);
+		atomic_fetch_add(&queue->queued[idx], 1);
 		if ((atomic_load(&queue->epoch) & 1) == idx)
 			return (uint8_t)idx;
-		atomic_fetch_sub(&queue->inflight[idx], 1);
+		atomic_fetch_sub(&queue->queued[idx], 1);
+		wake_flushers(queue);
 	}
 }
 
 static void work_end(struct iopf_queue *queue, uint8_t idx)
 {
-	if (atomic_fetch_sub(&queue->inflight[idx], 1) != 1)
-		return;
-	if (atomic_load(&queue->flush_waiters)) {
-		pthread_mutex_lock(&queue->wake_lock);
-		pthread_cond_broadcast(&queue->flush_cond);
-		pthread_mutex_unlock(&queue->wake_lock);
-	}
+	atomic_fetch_add(&queue->done[idx], 1);
+	wake_flushers(queue);
+}
+
+static bool epoch_drained(struct iopf_queue *queue, unsigned int idx)
+{
+	/* done first: it never passes queued, so this never says yes early */
+	unsigned long done = atomic_load(&queue->done[idx]);
+
+	return atomic_load(&queue->queued[idx]) == done;
 }
 
 /* ---- running work ------------------------------------------------------- */
@@ -73,7 +87,7 @@ static void run_one(struct iopf_queue *queue, struct iopf_group *group)
 	(void)atomic_load_explicit(&group->queued, memory_order_acquire);
 	fn = group->work_fn;
 	idx = group->work_epoch;
-	atomic_fetch_sub(&queue->pending, 1);
+	atomic_fetch_add(&queue->started, 1);
 	/* Queued no more: fn may queue it again. */
 	atomic_store(&group->queued, false);
 	fn(group);
@@ -139,7 +153,6 @@ static void queue_enqueue(struct iopf_queue *queue, struct iopf_group *group,
 	group->work_fn = fn;
 	group->work_epoch = work_begin(queue);
 	cds_wfcq_node_init(&group->work_node);
-	atomic_fetch_add(&queue->pending, 1);
 	/* Publish the fields above to the worker that dequeues it. */
 	atomic_store_explicit(&group->queued, true, memory_order_release);
 	was_busy =
@@ -205,7 +218,14 @@ IOPF_EXPORT size_t iopf_queue_run(struct iopf_queue *queue, size_t max)
 
 IOPF_EXPORT size_t iopf_queue_pending(const struct iopf_queue *queue)
 {
-	return queue ? atomic_load(&queue->pending) : 0;
+	unsigned long started, queued;
+
+	if (!queue)
+		return 0;
+	started = atomic_load(&queue->started);
+	queued =
+		atomic_load(&queue->queued[0]) + atomic_load(&queue->queued[1]);
+	return queued > started ? queued - started : 0;
 }
 
 /* ---- flush -------------------------------------------------------------- */
@@ -214,7 +234,7 @@ static void wait_epoch(struct iopf_queue *queue, unsigned int idx)
 {
 	pthread_mutex_lock(&queue->wake_lock);
 	atomic_fetch_add(&queue->flush_waiters, 1);
-	while (atomic_load(&queue->inflight[idx]))
+	while (!epoch_drained(queue, idx))
 		pthread_cond_wait(&queue->flush_cond, &queue->wake_lock);
 	atomic_fetch_sub(&queue->flush_waiters, 1);
 	pthread_mutex_unlock(&queue->wake_lock);
@@ -237,6 +257,39 @@ void iopf_queue_flush(struct iopf_queue *queue)
 	old = atomic_fetch_add(&queue->epoch, 1) & 1;
 	wait_epoch(queue, old);
 	pthread_mutex_unlock(&queue->flush_mutex);
+}
+
+/* iopf_ctx_free(): run what every queue holds; no queue is freed meanwhile. */
+void iopf_ctx_flush_queues(struct iopf_ctx *ctx)
+{
+	struct iopf_queue *queue;
+
+	cds_list_for_each_entry(queue, &ctx->queues, ctx_node)
+		iopf_queue_flush(queue);
+}
+
+/*
+ * Detach: wait for the work of the queue the device last used, even if the
+ * device has left it since (the kernel's flush_dev would miss that work).
+ */
+void iopf_device_flush_work(struct iopf_device *dev)
+{
+	struct iopf_queue *queue;
+
+	pthread_mutex_lock(&dev->iommu_lock);
+	queue = dev->work_queue;
+	if (queue)
+		iopf_queue_get(queue);
+	pthread_mutex_unlock(&dev->iommu_lock);
+	if (!queue)
+		return;
+	if (!atomic_load(&queue->dead)) {
+		iopf_queue_flush(queue);
+		if (iopf_trace_on(dev->ctx))
+			iopf_trace_dev(dev->ctx, IOPF_TRACE_QUEUE_FLUSHED, dev,
+				       IOPF_PASID_INVALID, queue->name, 0);
+	}
+	iopf_queue_put(queue);
 }
 
 IOPF_EXPORT int iopf_queue_flush_dev(struct iopf_device *dev)
@@ -313,14 +366,30 @@ static void queue_destroy(struct iopf_ctx_member *member)
 	 * (remove, then destroy the workqueue) runs work on freed groups.
 	 */
 	iopf_ctx_forget_queue(queue->ctx, queue);
+	pthread_mutex_lock(&queue->ctx->lock);
+	cds_list_del(&queue->ctx_node);
+	pthread_mutex_unlock(&queue->ctx->lock);
 	iopf_queue_flush(queue);
 	while ((dev = queue_first_device(queue))) {
 		iopf_queue_remove_device(queue, dev);
 		iopf_device_put(dev);
 	}
 	iopf_queue_flush(queue);
+	atomic_store(&queue->dead, true);
 	queue_stop_workers(queue);
-	queue_release(queue);
+	/* Pair with iopf_queue_alloc(); devices that used it may hold more. */
+	iopf_queue_put(queue);
+}
+
+void iopf_queue_get(struct iopf_queue *queue)
+{
+	iopf_ref_get(&queue->ref);
+}
+
+void iopf_queue_put(struct iopf_queue *queue)
+{
+	if (queue && iopf_ref_put(&queue->ref))
+		queue_release(queue);
 }
 
 static int queue_start_workers(struct iopf_queue *queue)
@@ -377,6 +446,7 @@ static struct iopf_queue *queue_new(struct iopf_ctx *ctx, const char *name)
 		return NULL;
 	}
 	queue->ctx = ctx;
+	iopf_ref_init(&queue->ref);
 	pthread_mutex_init(&queue->lock, NULL);
 	pthread_mutex_init(&queue->wake_lock, NULL);
 	pthread_mutex_init(&queue->flush_mutex, NULL);
@@ -410,6 +480,9 @@ IOPF_EXPORT int iopf_queue_alloc(struct iopf_ctx *ctx, const char *name,
 		queue_release(queue);
 		return ret;
 	}
+	pthread_mutex_lock(&ctx->lock);
+	cds_list_add_tail(&queue->ctx_node, &ctx->queues);
+	pthread_mutex_unlock(&ctx->lock);
 	iopf_ctx_link(ctx, &queue->member, queue_destroy);
 	*out = queue;
 	return 0;

@@ -91,7 +91,7 @@ struct bl_dev {
 	void *drvdata;
 	struct cds_list_head partial; /* struct bl_partial, oldest first */
 	struct cds_list_head pending; /* unanswered groups */
-	unsigned long refs;	      /* live groups, under bl->lock */
+	unsigned long refs; /* live groups, under bl->lock */
 };
 
 struct bl_route {
@@ -111,7 +111,7 @@ struct bl_group {
 	struct bl_group *work_next;
 	void (*work_fn)(struct bl_group *group);
 	struct cds_list_head pending; /* empty once answered */
-	struct cds_list_head faults;  /* partials, in arrival order */
+	struct cds_list_head faults; /* partials, in arrival order */
 	unsigned int nr_faults;
 	struct iopf_fault last;
 };
@@ -208,8 +208,10 @@ static void group_locked(struct bl_group *g, struct bl_dev *dev,
 int bl_report(struct bl *bl, uint32_t rid, const struct iopf_fault *evt)
 {
 	bool last = evt->prm.flags & IOPF_FAULT_PAGE_REQUEST_LAST_PAGE;
-	uint32_t pasid = (evt->prm.flags & IOPF_FAULT_PAGE_REQUEST_PASID_VALID) ?
-				 evt->prm.pasid : IOPF_NO_PASID;
+	uint32_t pasid =
+		(evt->prm.flags & IOPF_FAULT_PAGE_REQUEST_PASID_VALID) ?
+			evt->prm.pasid :
+			IOPF_NO_PASID;
 	struct bl_partial *p = NULL;
 	struct bl_group *g = NULL;
 	struct bl_route *route;
@@ -229,8 +231,9 @@ int bl_report(struct bl *bl, uint32_t rid, const struct iopf_fault *evt)
 	if (!route) {
 		n = htab_find(&bl->devs, rid);
 		if (n)
-			error_response(bl, caa_container_of(n, struct bl_dev, hnode),
-				       evt);
+			error_response(
+				bl, caa_container_of(n, struct bl_dev, hnode),
+				evt);
 		pthread_mutex_unlock(&bl->lock);
 		free(g);
 		free(p);
@@ -298,7 +301,8 @@ static void *worker_fn(void *arg)
 
 /* ---- setup ------------------------------------------------------------------ */
 
-int bl_new(unsigned int nr_workers, bl_response_t page_response, struct bl **out)
+int bl_new(unsigned int nr_workers, bl_response_t page_response,
+	   struct bl **out)
 {
 	struct bl *bl = calloc(1, sizeof(*bl));
 
@@ -327,7 +331,8 @@ int bl_new(unsigned int nr_workers, bl_response_t page_response, struct bl **out
 	return 0;
 }
 
-int bl_device_add(struct bl *bl, uint32_t rid, void *drvdata, struct bl_dev **out)
+int bl_device_add(struct bl *bl, uint32_t rid, void *drvdata,
+		  struct bl_dev **out)
 {
 	struct bl_dev *dev = calloc(1, sizeof(*dev));
 
@@ -397,10 +402,12 @@ void bl_free(struct bl *bl)
 	/* The bench frees every group before this; partials may remain. */
 	for (size_t i = 0; i < (size_t)1 << bl->devs.bits; i++) {
 		for (struct hnode *n = bl->devs.b[i]; n; n = n->next) {
-			struct bl_dev *dev = caa_container_of(n, struct bl_dev, hnode);
+			struct bl_dev *dev =
+				caa_container_of(n, struct bl_dev, hnode);
 			struct bl_partial *p, *next;
 
-			cds_list_for_each_entry_safe(p, next, &dev->partial, node)
+			cds_list_for_each_entry_safe(p, next, &dev->partial,
+						     node)
 				free(p);
 		}
 	}

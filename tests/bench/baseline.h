@@ -28,7 +28,8 @@ typedef int (*bl_handler_t)(struct bl_group *group);
 typedef void (*bl_response_t)(void *dev_drvdata, const struct iopf_fault *evt,
 			      const struct iopf_page_response *msg);
 
-int bl_new(unsigned int nr_workers, bl_response_t page_response, struct bl **out);
+int bl_new(unsigned int nr_workers, bl_response_t page_response,
+	   struct bl **out);
 void bl_free(struct bl *bl);
 int bl_device_add(struct bl *bl, uint32_t rid, void *drvdata,
 		  struct bl_dev **out);

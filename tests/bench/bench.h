@@ -24,7 +24,7 @@
 
 #define BENCH_MAX_RUNS	  16
 #define BENCH_CREDITS	  256 /* outstanding groups per reporter (PRI) */
-#define BENCH_SAMPLE_MASK 15  /* time one group in 16 for latency */
+#define BENCH_SAMPLE_MASK 15 /* time one group in 16 for latency */
 #define BENCH_MAX_THREADS 8
 
 struct bench_opts {
@@ -33,7 +33,7 @@ struct bench_opts {
 	bool quick;
 	unsigned int workers;
 	unsigned int reporters; /* 0: both R = 1 and R = 2 */
-	const char *self;     /* argv[0], for the callgrind re-run */
+	const char *self; /* argv[0], for the callgrind re-run */
 	const char *valgrind; /* NULL: look it up in PATH */
 	bool no_callgrind;
 };
@@ -41,8 +41,13 @@ struct bench_opts {
 /* ---- time, CPU, statistics (util.c) ------------------------------------ */
 
 uint64_t bench_now_ns(void);
+/*
+ * CPU time of the calling thread: what single-threaded cases measure, so
+ * that other processes on a shared machine don't count.
+ */
+uint64_t bench_thread_ns(void);
 uint64_t bench_cpu_ns(void); /* user + system of every thread, getrusage */
-uint64_t bench_csw(void);    /* context switches of every thread, getrusage */
+uint64_t bench_csw(void); /* context switches of every thread, getrusage */
 
 struct bench_stat {
 	double v[BENCH_MAX_RUNS];
@@ -118,18 +123,20 @@ static inline uint64_t bench_rand(uint64_t *s)
 /* ---- the cases ---------------------------------------------------------- */
 
 struct bench_results {
-	double inline_ns;		/* single page, with device lookup */
-	double inline_cpu_ns;		/* CPU per group, same run */
-	double inline_bare_ns;		/* single page, device pointer */
-	double inline_4p_ns;		/* 4-page group, with lookup */
-	double threaded_cpu_ns[2];	/* R = 1, 2 */
-	double threaded_gps[2];		/* groups per second */
+	double inline_ns; /* single page, with device lookup */
+	double inline_cpu_ns; /* = inline_ns: thread CPU time */
+	double inline_bare_ns; /* single page, device pointer */
+	double inline_4p_ns; /* 4-page group, with lookup */
+	double threaded_cpu_ns[2]; /* R = 1, 2 */
+	double threaded_gps[2]; /* groups per second */
 	double floor_cpu_ns[2];
 	double baseline_gps[2];
 	double baseline_cpu_ns[2];
-	double inline_instr;		/* bare path, per group */
-	double inline_lookup_instr;	/* with device lookup */
-	const char *instr_source;
+	double vs_baseline[2]; /* threaded/baseline groups/s, paired */
+	double vs_baseline_cpu[2]; /* baseline/threaded CPU per group */
+	double inline_instr; /* bare path, per group */
+	double inline_lookup_instr; /* with device lookup */
+	double threaded_instr, floor_instr, baseline_instr; /* R = 2 */
 	double routing_1k_ns, routing_1m_ns;
 	double routing_hot_1k_ns, routing_hot_1m_ns;
 	double devices_100_ns, devices_100k_ns;
@@ -137,6 +144,7 @@ struct bench_results {
 	double baseline_devices_ratio; /* the same scaling, baseline */
 	double bytes_per_partial;
 	double bytes_per_group;
+	const char *instr_source; /* last: every double above starts as NaN */
 };
 
 /* One run of a multi-threaded case: R reporters, W workers, n groups. */

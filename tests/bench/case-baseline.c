@@ -63,7 +63,8 @@ int bench_baseline_inline_count(unsigned long n)
 	bench_port_init(&port);
 	bl = env_new(0, 1, answer_now, &port);
 	for (unsigned long i = 0; i < n; i++) {
-		bench_fault(&f, BENCH_PASID, (uint32_t)(i & 511), i << 12, true, 0);
+		bench_fault(&f, BENCH_PASID, (uint32_t)(i & 511), i << 12, true,
+			    0);
 		bl_report(bl, BENCH_RID(0), &f);
 	}
 	bl_free(bl);
@@ -95,17 +96,18 @@ double bench_baseline_devices(uint32_t nr, uint32_t span, unsigned long n,
 	if (ret)
 		bench_die("baseline setup", ret);
 	for (unsigned int k = 0; k <= runs; k++) {
-		uint64_t seed = 7 + k, t0 = bench_now_ns();
+		uint64_t seed = 7 + k, t0 = bench_thread_ns();
 
 		for (unsigned long i = 0; i < n; i++) {
 			uint32_t d = (uint32_t)(bench_rand(&seed) % span);
 
-			bench_fault(&f, IOPF_NO_PASID, (uint32_t)(i & 511), i << 12,
-				    true, 0);
+			bench_fault(&f, IOPF_NO_PASID, (uint32_t)(i & 511),
+				    i << 12, true, 0);
 			bl_report(bl, BENCH_RID(d), &f);
 		}
 		if (k) /* the first pass warms up */
-			bench_stat_add(&s, (double)(bench_now_ns() - t0) / (double)n);
+			bench_stat_add(&s, (double)(bench_thread_ns() - t0) /
+						   (double)n);
 	}
 	bl_free(bl);
 	return bench_median(&s);
@@ -153,9 +155,11 @@ struct mt_run bench_baseline_run(unsigned int nr_rep, unsigned int workers,
 	c0 = bench_cpu_ns();
 	w0 = bench_csw();
 	for (unsigned int i = 0; i < nr_rep; i++) {
-		reps[i] = (struct reporter){ .bl = bl, .idx = i, .n = n / nr_rep,
-					     .port = &ports[i] };
-		if (pthread_create(&reps[i].thread, NULL, reporter_fn, &reps[i]))
+		reps[i] = (struct reporter){
+			.bl = bl, .idx = i, .n = n / nr_rep, .port = &ports[i]
+		};
+		if (pthread_create(&reps[i].thread, NULL, reporter_fn,
+				   &reps[i]))
 			bench_die("pthread_create", 11);
 	}
 	for (unsigned int i = 0; i < nr_rep; i++)

@@ -21,6 +21,8 @@ struct record {
 	struct cds_wfcq_node node;
 	struct bench_port *port;
 	uint64_t stamp;
+	atomic_bool
+		queued; /* the handoff, made visible to TSan as in queue.c */
 };
 
 struct floor_queue {
@@ -63,9 +65,11 @@ static void *worker_fn(void *arg)
 			worker_wait(q);
 			continue;
 		}
-		if (atomic_load(&q->sleepers) && !cds_wfcq_empty(&q->head, &q->tail))
+		if (atomic_load(&q->sleepers) &&
+		    !cds_wfcq_empty(&q->head, &q->tail))
 			wake_one(q);
 		rec = caa_container_of(node, struct record, node);
+		(void)atomic_load_explicit(&rec->queued, memory_order_acquire);
 		bench_port_answer(rec->port, rec->stamp);
 	}
 	return NULL;
@@ -92,6 +96,7 @@ static void *reporter_fn(void *arg)
 		rec->port = &rep->port;
 		rep->port.sent++;
 		cds_wfcq_node_init(&rec->node);
+		atomic_store_explicit(&rec->queued, true, memory_order_release);
 		if (!cds_wfcq_enqueue(&q->head, &q->tail, &rec->node) &&
 		    atomic_load(&q->sleepers))
 			wake_one(q);
@@ -131,7 +136,8 @@ struct mt_run bench_floor_run(unsigned int nr_rep, unsigned int workers,
 	c0 = bench_cpu_ns();
 	w0 = bench_csw();
 	for (unsigned int i = 0; i < nr_rep; i++)
-		if (pthread_create(&reps[i].thread, NULL, reporter_fn, &reps[i]))
+		if (pthread_create(&reps[i].thread, NULL, reporter_fn,
+				   &reps[i]))
 			bench_die("pthread_create", 11);
 	for (unsigned int i = 0; i < nr_rep; i++)
 		pthread_join(reps[i].thread, NULL);

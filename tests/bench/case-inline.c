@@ -17,7 +17,8 @@ inline_loop(struct lib_env *env, unsigned long n, bool lookup)
 	struct iopf_fault f;
 
 	for (unsigned long i = 0; i < n; i++) {
-		bench_fault(&f, BENCH_PASID, (uint32_t)(i & 511), i << 12, true, 0);
+		bench_fault(&f, BENCH_PASID, (uint32_t)(i & 511), i << 12, true,
+			    0);
 		if (lookup)
 			lib_report_rid(env->iommu, BENCH_RID(0), &f);
 		else
@@ -58,52 +59,44 @@ int bench_inline_count(unsigned long n, bool lookup)
 	return atomic_load(&port.answered) == n ? 0 : 1;
 }
 
-struct inline_run {
-	double ns, cpu_ns;
-};
-
-static struct inline_run one_run(struct lib_env *env, struct bench_port *port,
-				 unsigned long n, int mode)
+/* CPU time of this thread per group (a shared machine's load doesn't count). */
+static double one_run(struct lib_env *env, struct bench_port *port,
+		      unsigned long n, int mode)
 {
 	unsigned long before = atomic_load(&port->answered);
-	uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
-	struct inline_run r;
+	uint64_t t0 = bench_thread_ns();
+	double ns;
 
 	if (mode == 4)
 		inline_loop_pages(env, n, 4);
 	else
 		inline_loop(env, n, mode == 1);
-	r.ns = (double)(bench_now_ns() - t0) / (double)n;
-	r.cpu_ns = (double)(bench_cpu_ns() - c0) / (double)n;
+	ns = (double)(bench_thread_ns() - t0) / (double)n;
 	if (atomic_load(&port->answered) - before != n)
 		bench_die("inline: lost responses", 5);
-	return r;
+	return ns;
 }
 
 void bench_inline(const struct bench_opts *o, struct bench_results *r)
 {
-	unsigned long n = o->quick ? 50000 : 300000;
-	struct bench_stat lk = { 0 }, cpu = { 0 }, bare = { 0 }, four = { 0 };
+	unsigned long n = o->quick ? 50000 : 200000;
+	struct bench_stat lk = { 0 }, bare = { 0 }, four = { 0 };
 	struct bench_port port;
 	struct lib_env env;
-	struct inline_run x;
 
 	env_inline(&env, &port);
 	one_run(&env, &port, n / 4, 1); /* warm caches and lazy binding */
 	for (unsigned int i = 0; i < o->runs; i++) {
-		x = one_run(&env, &port, n, 1);
-		bench_stat_add(&lk, x.ns);
-		bench_stat_add(&cpu, x.cpu_ns);
-		bench_stat_add(&bare, one_run(&env, &port, n, 0).ns);
-		bench_stat_add(&four, one_run(&env, &port, n / 4, 4).ns);
+		bench_stat_add(&lk, one_run(&env, &port, n, 1));
+		bench_stat_add(&bare, one_run(&env, &port, n, 0));
+		bench_stat_add(&four, one_run(&env, &port, n / 4, 4));
 	}
 	lib_env_free(&env);
 	bench_row("inline", "1-page group, RID lookup", "ns/group", &lk);
-	bench_row("inline", "1-page group, RID lookup, CPU", "ns/group", &cpu);
 	bench_row("inline", "1-page group, device pointer", "ns/group", &bare);
 	bench_row("inline", "4-page group, RID lookup", "ns/group", &four);
 	r->inline_ns = bench_median(&lk);
-	r->inline_cpu_ns = bench_median(&cpu);
+	r->inline_cpu_ns = r->inline_ns;
 	r->inline_bare_ns = bench_median(&bare);
 	r->inline_4p_ns = bench_median(&four);
 }

@@ -39,6 +39,7 @@ static int perf_open(void)
 	attr.disabled = 1;
 	attr.exclude_kernel = 1;
 	attr.exclude_hv = 1;
+	attr.inherit = 1; /* and the threads the measured code starts */
 	return (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
 }
 
@@ -50,6 +51,12 @@ static double perf_count(int fd, unsigned long n, int mode)
 	ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
 	if (mode == 2)
 		bench_baseline_inline_count(n);
+	else if (mode == 3)
+		bench_threaded_run(2, 2, n);
+	else if (mode == 4)
+		bench_floor_run(2, 2, n);
+	else if (mode == 5)
+		bench_baseline_run(2, 2, n);
 	else
 		bench_inline_count(n, mode == 1);
 	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -60,8 +67,12 @@ static double perf_count(int fd, unsigned long n, int mode)
 
 /* ---- callgrind --------------------------------------------------------------- */
 
-static const char *const mode_arg[] = { "--inline-count", "--lookup-count",
-					"--baseline-count" };
+/* Modes: 0 inline, 1 inline with RID lookup, 2 baseline inline, 3..5 the
+ * threaded, floor and baseline runs with two reporters and two workers. */
+static const char *const mode_arg[] = {
+	"--inline-count", "--lookup-count", "--baseline-count",
+	"threaded",	  "floor",	    "baseline"
+};
 
 /* Total instructions (Ir) of one run of this program under callgrind. */
 static double callgrind_count(const struct bench_opts *o, unsigned long n,
@@ -86,9 +97,15 @@ static double callgrind_count(const struct bench_opts *o, unsigned long n,
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execlp(o->valgrind ? o->valgrind : "valgrind", "valgrind",
-		       "--tool=callgrind", outarg, o->self, mode_arg[mode], count,
-		       (char *)NULL);
+		if (mode < 3)
+			execlp(o->valgrind ? o->valgrind : "valgrind",
+			       "valgrind", "--tool=callgrind", outarg, o->self,
+			       mode_arg[mode], count, (char *)NULL);
+		else
+			execlp(o->valgrind ? o->valgrind : "valgrind",
+			       "valgrind", "--tool=callgrind", outarg, o->self,
+			       "--mt-count", mode_arg[mode], count, "2",
+			       (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
@@ -98,7 +115,8 @@ static double callgrind_count(const struct bench_opts *o, unsigned long n,
 	}
 	f = fopen(out, "r");
 	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "summary:", 8) || !strncmp(line, "totals:", 7))
+		if (!strncmp(line, "summary:", 8) ||
+		    !strncmp(line, "totals:", 7))
 			ir = strtod(strchr(line, ':') + 1, NULL);
 	}
 	if (f)
@@ -107,11 +125,12 @@ static double callgrind_count(const struct bench_opts *o, unsigned long n,
 	return ir;
 }
 
-/* Instructions per group in @mode (0 bare, 1 RID lookup, 2 baseline). */
+/* Instructions per group in @mode (see mode_arg). */
 static double per_group(const struct bench_opts *o, int perf_fd, int mode)
 {
 	if (perf_fd >= 0)
-		return (perf_count(perf_fd, N2, mode) - perf_count(perf_fd, N1, mode)) /
+		return (perf_count(perf_fd, N2, mode) -
+			perf_count(perf_fd, N1, mode)) /
 		       (double)(N2 - N1);
 	return (callgrind_count(o, N2, mode) - callgrind_count(o, N1, mode)) /
 	       (double)(N2 - N1);
@@ -135,6 +154,15 @@ void bench_instructions(const struct bench_opts *o, struct bench_results *r)
 		   r->inline_lookup_instr);
 	bench_row1("instr", "baseline inline, RID lookup", "instr",
 		   per_group(o, fd, 2));
+	/* Threads serialised by valgrind: user-space work only, no waits. */
+	r->threaded_instr = per_group(o, fd, 3);
+	r->floor_instr = per_group(o, fd, 4);
+	r->baseline_instr = per_group(o, fd, 5);
+	bench_row1("instr", "threaded R=2, per group", "instr",
+		   r->threaded_instr);
+	bench_row1("instr", "floor R=2, per record", "instr", r->floor_instr);
+	bench_row1("instr", "baseline R=2, per group", "instr",
+		   r->baseline_instr);
 	if (fd >= 0)
 		close(fd);
 }
@@ -144,7 +172,7 @@ int bench_check_budget(const struct bench_opts *o, double budget)
 	double bare, lookup;
 
 	if (!o->valgrind || access(o->valgrind, X_OK)) {
-		printf("valgrind not found: skipped\n");
+		printf("no valgrind, or a sanitizer or -O0 build: skipped\n");
 		return 77;
 	}
 	bare = per_group(o, -1, 0);

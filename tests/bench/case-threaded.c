@@ -53,9 +53,12 @@ struct mt_run bench_threaded_run(unsigned int nr_rep, unsigned int workers,
 	c0 = bench_cpu_ns();
 	w0 = bench_csw();
 	for (unsigned int i = 0; i < nr_rep; i++) {
-		reps[i] = (struct reporter){ .iommu = env.iommu, .idx = i,
-					     .n = n / nr_rep, .port = &ports[i] };
-		if (pthread_create(&reps[i].thread, NULL, reporter_fn, &reps[i]))
+		reps[i] = (struct reporter){ .iommu = env.iommu,
+					     .idx = i,
+					     .n = n / nr_rep,
+					     .port = &ports[i] };
+		if (pthread_create(&reps[i].thread, NULL, reporter_fn,
+				   &reps[i]))
 			bench_die("pthread_create", 11);
 	}
 	for (unsigned int i = 0; i < nr_rep; i++)

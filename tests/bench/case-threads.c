@@ -5,6 +5,7 @@
  * phase of a shared 2-core machine hits all three alike and the ratios
  * between them are fair.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "bench.h"
@@ -41,12 +42,18 @@ void bench_threads(const struct bench_opts *o, struct bench_results *r,
 		   bool threaded, bool floor, bool baseline)
 {
 	struct mt_case cases[3] = {
-		{ .name = "threaded", .unit = "ns/group", .run = bench_threaded_run },
-		{ .name = "floor", .unit = "ns/record", .run = bench_floor_run },
-		{ .name = "baseline", .unit = "ns/group", .run = bench_baseline_run },
+		{ .name = "threaded",
+		  .unit = "ns/group",
+		  .run = bench_threaded_run },
+		{ .name = "floor",
+		  .unit = "ns/record",
+		  .run = bench_floor_run },
+		{ .name = "baseline",
+		  .unit = "ns/group",
+		  .run = bench_baseline_run },
 	};
 	bool on[3] = { threaded, floor, baseline };
-	unsigned long n = o->quick ? 200000 : 1000000;
+	unsigned long n = o->quick ? 200000 : 600000;
 
 	for (unsigned int c = 0; c < 3; c++)
 		if (on[c])
@@ -67,7 +74,8 @@ void bench_threads(const struct bench_opts *o, struct bench_results *r,
 				bench_stat_add(&cases[c].p99[k], x.p99);
 				bench_stat_add(&cases[c].csw[k], x.csw);
 				/* CPU seconds per second: < 2 means threads waited */
-				bench_stat_add(&cases[c].busy[k], x.cpu_ns * x.gps / 1e9);
+				bench_stat_add(&cases[c].busy[k],
+					       x.cpu_ns * x.gps / 1e9);
 			}
 		}
 	}
@@ -79,6 +87,18 @@ void bench_threads(const struct bench_opts *o, struct bench_results *r,
 				rows(&cases[c], k);
 	}
 	for (unsigned int k = 0; k < 2; k++) {
+		struct bench_stat gps = { 0 }, cpu = { 0 };
+
+		/* Ratios of paired runs (run i of each), then their median. */
+		for (unsigned int i = 0;
+		     on[0] && on[2] && i < cases[0].gps[k].n; i++) {
+			bench_stat_add(&gps, cases[0].gps[k].v[i] /
+						     cases[2].gps[k].v[i]);
+			bench_stat_add(&cpu, cases[2].cpu[k].v[i] /
+						     cases[0].cpu[k].v[i]);
+		}
+		r->vs_baseline[k] = gps.n ? bench_median(&gps) : NAN;
+		r->vs_baseline_cpu[k] = cpu.n ? bench_median(&cpu) : NAN;
 		r->threaded_gps[k] = bench_median(&cases[0].gps[k]);
 		r->threaded_cpu_ns[k] = bench_median(&cases[0].cpu[k]);
 		r->floor_cpu_ns[k] = bench_median(&cases[1].cpu[k]);

@@ -83,7 +83,8 @@ void lib_env_new(struct lib_env *env, unsigned int nr_workers,
 		bench_die("calloc", 12);
 	ret = iopf_ctx_new(&env->ctx);
 	if (!ret)
-		ret = iopf_iommu_new(env->ctx, "bench", &ops, NULL, &env->iommu);
+		ret = iopf_iommu_new(env->ctx, "bench", &ops, NULL,
+				     &env->iommu);
 	if (!ret)
 		ret = iopf_queue_alloc(env->ctx, "bench", &qattr, &env->queue);
 	if (!ret)

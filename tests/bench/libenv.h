@@ -18,8 +18,8 @@
 
 #include "bench.h"
 
-#define BENCH_RID(i)  (0x100u + (uint32_t)(i))
-#define BENCH_PASID   1u
+#define BENCH_RID(i) (0x100u + (uint32_t)(i))
+#define BENCH_PASID  1u
 
 struct lib_env {
 	struct iopf_ctx *ctx;

@@ -18,7 +18,8 @@
 
 void bench_die(const char *what, int err)
 {
-	fprintf(stderr, "iopf-bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	fprintf(stderr, "iopf-bench: %s: %s\n", what,
+		strerror(err < 0 ? -err : err));
 	exit(2);
 }
 
@@ -30,9 +31,18 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t bench_thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t tv_ns(const struct timeval *tv)
 {
-	return (uint64_t)tv->tv_sec * 1000000000ull + (uint64_t)tv->tv_usec * 1000ull;
+	return (uint64_t)tv->tv_sec * 1000000000ull +
+	       (uint64_t)tv->tv_usec * 1000ull;
 }
 
 uint64_t bench_cpu_ns(void)
@@ -192,7 +202,8 @@ static double hist_value(unsigned int idx)
 	if (idx < BENCH_HIST_SUB)
 		return idx;
 	/* Middle of the bucket. */
-	return ((double)(BENCH_HIST_SUB + sub) + 0.5) * (double)(1ull << (msb - 5));
+	return ((double)(BENCH_HIST_SUB + sub) + 0.5) *
+	       (double)(1ull << (msb - 5));
 }
 
 void bench_hist_record(uint64_t ns)
@@ -283,7 +294,8 @@ void bench_port_get_credit(struct bench_port *port)
 {
 	/* Out of credits: wait for half of them back, as a PRI endpoint might. */
 	if (port->sent - atomic_load_explicit(&port->answered,
-					      memory_order_relaxed) >= BENCH_CREDITS)
+					      memory_order_relaxed) >=
+	    BENCH_CREDITS)
 		port_wait(port, port->sent - BENCH_CREDITS / 2);
 }
 
