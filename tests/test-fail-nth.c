@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <urcu/urcu-bp.h>
 
 #include <iopf/iopf.h>
 #include <iopf/testing.h>
@@ -75,15 +76,22 @@ struct walk {
 	size_t nr_held;
 };
 
-#define WCHECK(w, cond)                                                    \
-	do {                                                               \
-		if (!(cond))                                               \
-			fail_msg("fail_nth=%ld step '%s': %s", (w)->n,     \
-				 (w)->step, #cond);                        \
+#define WCHECK(w, cond)                                                \
+	do {                                                           \
+		if (!(cond))                                           \
+			fail_msg("fail_nth=%ld step '%s': %s", (w)->n, \
+				 (w)->step, #cond);                    \
 	} while (0)
 
 static long live_now(void)
 {
+	return iopf_testing_live_allocations();
+}
+
+/* The count once objects freed after a grace period (devices) are gone. */
+static long live_settled(void)
+{
+	urcu_bp_barrier();
 	return iopf_testing_live_allocations();
 }
 
@@ -115,7 +123,7 @@ static bool ctor_ok(struct walk *w, const char *step, int ret, const void *out,
 		WCHECK(w, ret == -ENOMEM);
 		WCHECK(w, out == NOT_SET);
 		if (strict)
-			WCHECK(w, live_now() == live);
+			WCHECK(w, live_settled() == live);
 		return false;
 	}
 	WCHECK(w, ret == 0);
@@ -250,8 +258,8 @@ static int walk_handler(struct iopf_group *group)
 }
 
 /* Attach @dom at @pasid: on failure -ENOMEM and nothing routed. */
-static bool step_attach(struct walk *w, struct iopf_domain *dom,
-			uint32_t pasid, struct iopf_attach_handle *h)
+static bool step_attach(struct walk *w, struct iopf_domain *dom, uint32_t pasid,
+			struct iopf_attach_handle *h)
 {
 	struct iopf_attach_handle *got = NOT_SET;
 	int ret;
@@ -265,7 +273,8 @@ static bool step_attach(struct walk *w, struct iopf_domain *dom,
 		WCHECK(w, ret == -ENOMEM);
 		WCHECK(w, iopf_attach_handle_get(w->dev, pasid, IOPF_DOMAIN_ANY,
 						 &got) == -ENOENT);
-		step_unrouted(w, pasid, 99);
+		if (w->mock)
+			step_unrouted(w, pasid, 99);
 		return false;
 	}
 	WCHECK(w, ret == 0);
@@ -339,7 +348,7 @@ static bool walk_setup(struct walk *w, enum walk_enable enable)
 	w->step = "queue_add_device";
 	if (struck(w)) {
 		WCHECK(w, ret == -ENOMEM);
-		WCHECK(w, live_now() == live);
+		WCHECK(w, live_settled() == live);
 		WCHECK(w, iopf_queue_flush_dev(dev) == -ENODEV);
 		return false;
 	}
@@ -473,7 +482,7 @@ static bool core_remove_readd(struct walk *w)
 	w->step = "re-add";
 	if (struck(w)) {
 		WCHECK(w, ret == -ENOMEM);
-		WCHECK(w, live_now() == live);
+		WCHECK(w, live_settled() == live);
 		return false;
 	}
 	WCHECK(w, ret == 0);
@@ -661,8 +670,8 @@ static void scenario_channel(struct walk *w)
 	n = step_partial(w, 3, 1);
 	if (step_last(w, 3, 1)) {
 		cookie = channel_read_group(w, ch, (size_t)n + 1);
-		WCHECK(w, channel_answer(ch, cookie, IOPF_PAGE_RESP_SUCCESS) ==
-				  8);
+		WCHECK(w,
+		       channel_answer(ch, cookie, IOPF_PAGE_RESP_SUCCESS) == 8);
 		quiet(w, "channel_write");
 		expect_resp(w, 1, 1, IOPF_PAGE_RESP_SUCCESS);
 		WCHECK(w, channel_answer(ch, cookie, IOPF_PAGE_RESP_SUCCESS) ==
@@ -695,7 +704,7 @@ out:
 
 static void walk(void (*scenario)(struct walk *w), const char *name)
 {
-	long live0 = live_now(), seen = 0, n;
+	long live0 = live_settled(), seen = 0, n;
 	struct walk w;
 
 	for (n = 1; n < WALK_MAX; n++) {
@@ -706,10 +715,11 @@ static void walk(void (*scenario)(struct walk *w), const char *name)
 		scenario(&w);
 		seen = iopf_testing_alloc_count();
 		assert_int_equal(iopf_testing_fail_nth(0), 0);
-		if (live_now() != live0)
-			fail_msg("%s: fail_nth=%ld (step '%s'): %ld allocations "
-				 "left after iopf_ctx_free()",
-				 name, n, w.step, live_now() - live0);
+		if (live_settled() != live0)
+			fail_msg(
+				"%s: fail_nth=%ld (step '%s'): %ld allocations "
+				"left after iopf_ctx_free()",
+				name, n, w.step, live_settled() - live0);
 		if (seen < n)
 			break;
 		/* The failure struck, so some step must have seen it. */
@@ -725,14 +735,14 @@ static void walk(void (*scenario)(struct walk *w), const char *name)
 }
 
 /* The walk needs the test-only controls of a -Dfault_injection=true build. */
-#define SKIP_UNLESS_INJECTION()                                              \
-	do {                                                                 \
-		if (iopf_testing_fail_nth(0) == -EOPNOTSUPP) {               \
-			print_message("skipped: fault injection is off "     \
-				      "(configure with "                     \
-				      "-Dfault_injection=true)\n");          \
-			skip();                                              \
-		}                                                            \
+#define SKIP_UNLESS_INJECTION()                                          \
+	do {                                                             \
+		if (iopf_testing_fail_nth(0) == -EOPNOTSUPP) {           \
+			print_message("skipped: fault injection is off " \
+				      "(configure with "                 \
+				      "-Dfault_injection=true)\n");      \
+			skip();                                          \
+		}                                                        \
 	} while (0)
 
 static void test_walk_core(void **state)
@@ -756,12 +766,277 @@ static void test_walk_channel(void **state)
 	walk(scenario_channel, "channel");
 }
 
+/* ---- hardware models: ring setup and one fault ------------------------- */
+
+/* The context and a custom domain for the hardware walks. */
+static bool hw_setup(struct walk *w)
+{
+	struct iopf_ctx *ctx = NOT_SET;
+	long live = live_now();
+	int ret = iopf_ctx_new(&ctx);
+
+	if (!ctor_ok(w, "ctx_new", ret, ctx, live, true))
+		return false;
+	w->ctx = ctx;
+	return true;
+}
+
+/*
+ * The driver's thread ran a fault through the core: the group reached the
+ * handler (true), or its allocation failed and the core answered FAILURE
+ * through the driver, which @responses (the model's response counter,
+ * before and after) must show.
+ */
+static bool hw_fault_handled(struct walk *w, const char *step, size_t calls,
+			     uint64_t before, uint64_t after)
+{
+	w->step = step;
+	if (struck(w)) {
+		WCHECK(w, w->calls == calls);
+		WCHECK(w, after == before + 1);
+		return false;
+	}
+	WCHECK(w, w->calls == calls + 1);
+	WCHECK(w, w->nr_held == 1);
+	WCHECK(w, after == before);
+	return true;
+}
+
+#ifdef WALK_VTD
+static uint64_t vtd_responses(struct iopf_vtd *vtd)
+{
+	struct iopf_vtd_stats st = { .size = sizeof(st) };
+
+	iopf_vtd_stats(vtd, &st);
+	return st.prg_responses;
+}
+
+static void scenario_vtd(struct walk *w)
+{
+	struct iopf_vtd_attr attr = { .size = sizeof(attr) };
+	struct iopf_device_attr dattr = {
+		.size = sizeof(dattr),
+		.id = 0x100,
+		.max_pasids = 8,
+	};
+	struct iopf_pci_page_request pr = {
+		.rid = 0x100,
+		.read = true,
+		.last = true,
+		.prgi = 3,
+		.addr = MAP_BASE,
+	};
+	struct iopf_vtd *vtd = NOT_SET;
+	struct iopf_device *dev = NOT_SET;
+	struct iopf_attach_handle h;
+	struct iopf_domain *dom;
+	uint64_t before;
+	size_t calls;
+	long live;
+	int ret;
+
+	if (!hw_setup(w))
+		goto out;
+	live = live_now();
+	ret = iopf_vtd_new(w->ctx, &attr, &vtd);
+	if (!ctor_ok(w, "vtd_new", ret, vtd, live, true))
+		goto out;
+	live = live_now();
+	ret = iopf_device_new(iopf_vtd_iommu(vtd), &dattr, &dev);
+	if (!ctor_ok(w, "device_new", ret, dev, live, true))
+		goto out;
+	w->dev = dev;
+	/* The attach enables IOPF on the model's queue. */
+	if (!domain_new(w, &dom) || !step_attach(w, dom, IOPF_NO_PASID, &h))
+		goto out;
+	before = vtd_responses(vtd);
+	WCHECK(w, iopf_vtd_page_request(vtd, &pr) == 0);
+	quiet(w, "page_request");
+	calls = w->calls;
+	WCHECK(w, iopf_vtd_process_prq(vtd) == 1);
+	if (!hw_fault_handled(w, "process_prq", calls, before,
+			      vtd_responses(vtd)))
+		goto out;
+	iopf_group_response(take_held(w), IOPF_PAGE_RESP_SUCCESS);
+	quiet(w, "response");
+	WCHECK(w, vtd_responses(vtd) == before + 1);
+out:
+	walk_finish(w);
+}
+
+static void test_walk_vtd(void **state)
+{
+	(void)state;
+	SKIP_UNLESS_INJECTION();
+	walk(scenario_vtd, "vtd");
+}
+#endif
+
+#ifdef WALK_SMMUV3
+/* A stall resolved by SVA: custom domains have no page table (bypass). */
+static void scenario_smmuv3(struct walk *w)
+{
+	struct iopf_smmuv3_attr attr = { .size = sizeof(attr) };
+	struct iopf_smmuv3_master_attr mattr = {
+		.size = sizeof(mattr),
+		.sid = 0x10,
+		.max_pasids = 8,
+		.stall = true,
+	};
+	struct iopf_smmuv3_txn *txn = NOT_SET;
+	struct iopf_smmuv3_txn_info info;
+	struct iopf_smmuv3 *smmu = NOT_SET;
+	struct iopf_device *dev = NOT_SET;
+	struct iopf_sva *sva = NOT_SET;
+	struct iopf_mm *mm = NOT_SET;
+	bool failed = false;
+	long live;
+	int ret;
+
+	if (!hw_setup(w))
+		goto out;
+	live = live_now();
+	ret = iopf_smmuv3_new(w->ctx, &attr, &smmu);
+	if (!ctor_ok(w, "smmuv3_new", ret, smmu, live, true))
+		goto out;
+	live = live_now();
+	ret = iopf_smmuv3_add_master(smmu, &mattr, &dev);
+	if (!ctor_ok(w, "add_master", ret, dev, live, true))
+		goto out;
+	live = live_now();
+	ret = iopf_mm_new(w->ctx, &mm);
+	if (!ctor_ok(w, "mm_new", ret, mm, live, true))
+		goto out;
+	ret = iopf_mm_map(mm, MAP_BASE, 0x10000, IOPF_PROT_READ);
+	w->step = "mm_map";
+	WCHECK(w, ret == (struck(w) ? -ENOMEM : 0));
+	if (ret)
+		goto out;
+	ret = iopf_sva_bind_device(dev, mm, &sva);
+	if (!ctor_ok(w, "sva_bind", ret, sva, live, false))
+		goto out;
+	live = live_now();
+	ret = iopf_smmuv3_dma(smmu, 0x10, iopf_sva_get_pasid(sva), MAP_BASE,
+			      IOPF_FAULT_PERM_READ, &txn);
+	if (!ctor_ok(w, "dma", ret, txn, live, true))
+		goto out;
+	/* The stall record reaches the core: group, then SVA work. */
+	WCHECK(w, iopf_smmuv3_process_evtq(smmu) == 1);
+	w->step = "process_evtq";
+	failed = struck(w);
+	iopf_queue_run(iopf_smmuv3_iopf_queue(smmu), 8);
+	w->step = "sva work";
+	failed |= struck(w);
+	WCHECK(w, iopf_smmuv3_pump(smmu) >= 0);
+	quiet(w, "pump");
+	/* SUCCESS retries and completes; FAILURE or INVALID ends it. */
+	WCHECK(w, iopf_smmuv3_txn_info(txn, &info) == 0);
+	if (failed)
+		WCHECK(w, info.state == IOPF_SMMUV3_TXN_ABORTED ||
+				  info.state == IOPF_SMMUV3_TXN_TERMINATED);
+	else
+		WCHECK(w, info.state == IOPF_SMMUV3_TXN_DONE);
+	iopf_smmuv3_txn_put(txn);
+out:
+	walk_finish(w);
+}
+
+static void test_walk_smmuv3(void **state)
+{
+	(void)state;
+	SKIP_UNLESS_INJECTION();
+	walk(scenario_smmuv3, "smmuv3");
+}
+#endif
+
+#ifdef WALK_AMD
+static uint64_t amd_responses(struct iopf_amd *amd)
+{
+	struct iopf_amd_stats st;
+
+	iopf_amd_get_stats(amd, &st);
+	return st.prg_responses;
+}
+
+static void scenario_amd(struct walk *w)
+{
+	struct iopf_amd_attr attr = { .size = sizeof(attr) };
+	struct iopf_amd_dev_attr dattr = {
+		.size = sizeof(dattr),
+		.devid = 0x10,
+		.max_pasids = 8,
+		.pri = true,
+	};
+	struct iopf_amd_ppr_entry e = {
+		.devid = 0x10,
+		.pasid = 1,
+		.prgi = 2,
+		.last = true,
+		.flags = IOPF_AMD_PPR_FLAG_GN | IOPF_AMD_PPR_FLAG_READ |
+			 IOPF_AMD_PPR_FLAG_US,
+		.type = IOPF_AMD_PPR_REQ_FAULT,
+		.addr = MAP_BASE,
+	};
+	struct iopf_amd *amd = NOT_SET;
+	struct iopf_device *dev = NOT_SET;
+	struct iopf_attach_handle h;
+	struct iopf_domain *dom;
+	uint64_t before;
+	size_t calls;
+	long live;
+	int ret;
+
+	if (!hw_setup(w))
+		goto out;
+	live = live_now();
+	ret = iopf_amd_new(w->ctx, &attr, &amd);
+	if (!ctor_ok(w, "amd_new", ret, amd, live, true))
+		goto out;
+	/* A PRI device joins the fault queue here: not strict. */
+	live = live_now();
+	ret = iopf_amd_add_device(amd, &dattr, &dev);
+	if (!ctor_ok(w, "add_device", ret, dev, live, false))
+		goto out;
+	w->dev = dev;
+	if (!domain_new(w, &dom) || !step_attach(w, dom, 1, &h))
+		goto out;
+	before = amd_responses(amd);
+	WCHECK(w, iopf_amd_log_ppr(amd, &e) == 0);
+	quiet(w, "log_ppr");
+	calls = w->calls;
+	WCHECK(w, iopf_amd_handle_ppr_irq(amd) == 1);
+	if (!hw_fault_handled(w, "ppr irq", calls, before, amd_responses(amd)))
+		goto out;
+	iopf_group_response(take_held(w), IOPF_PAGE_RESP_SUCCESS);
+	quiet(w, "response");
+	WCHECK(w, amd_responses(amd) == before + 1);
+out:
+	walk_finish(w);
+}
+
+static void test_walk_amd(void **state)
+{
+	(void)state;
+	SKIP_UNLESS_INJECTION();
+	walk(scenario_amd, "amd");
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_core),
 		cmocka_unit_test(test_walk_sva),
 		cmocka_unit_test(test_walk_channel),
+#ifdef WALK_VTD
+		cmocka_unit_test(test_walk_vtd),
+#endif
+#ifdef WALK_SMMUV3
+		cmocka_unit_test(test_walk_smmuv3),
+#endif
+#ifdef WALK_AMD
+		cmocka_unit_test(test_walk_amd),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,7 @@
 
 #ifndef container_of
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 struct fz_handle {
@@ -138,13 +138,12 @@ static struct fz_handle *fz_route(struct fz *f, unsigned int v,
 	if (!pv)
 		FZ_CHECK(iopf_attach_handle_get(f->dev[v], IOPF_NO_PASID,
 						IOPF_DOMAIN_ANY, &h) == 0);
-	else if (iopf_attach_handle_get(f->dev[v], last->pasid,
-					IOPF_DOMAIN_ANY, &h))
+	else if (iopf_attach_handle_get(f->dev[v], last->pasid, IOPF_DOMAIN_ANY,
+					&h))
 		/* The user PASID table fallback (IOMMU 1). */
-		FZ_CHECK(v == 1 && iopf_attach_handle_get(f->dev[v],
-							  IOPF_NO_PASID,
-							  IOPF_DOMAIN_NESTED,
-							  &h) == 0);
+		FZ_CHECK(v == 1 &&
+			 iopf_attach_handle_get(f->dev[v], IOPF_NO_PASID,
+						IOPF_DOMAIN_NESTED, &h) == 0);
 	return container_of(h, struct fz_handle, h);
 }
 
@@ -158,10 +157,10 @@ static bool ret_in(long ret, const long *ok, size_t n)
 	return false;
 }
 
-#define FZ_RET(ret, ...)                                                     \
-	do {                                                                 \
-		const long ok_[] = { __VA_ARGS__ };                          \
-		FZ_CHECK(ret_in(ret, ok_, sizeof(ok_) / sizeof(ok_[0])));    \
+#define FZ_RET(ret, ...)                                                  \
+	do {                                                              \
+		const long ok_[] = { __VA_ARGS__ };                       \
+		FZ_CHECK(ret_in(ret, ok_, sizeof(ok_) / sizeof(ok_[0]))); \
 	} while (0)
 
 static uint32_t fz_pasid(struct fz *f)
@@ -402,7 +401,9 @@ static void op_queue(struct fz *f)
 static void fz_domain_new(struct fz *f, unsigned int d, uint8_t b)
 {
 	static const enum iopf_domain_type types[] = {
-		IOPF_DOMAIN_PAGING, IOPF_DOMAIN_NESTED, IOPF_DOMAIN_SVA,
+		IOPF_DOMAIN_PAGING,
+		IOPF_DOMAIN_NESTED,
+		IOPF_DOMAIN_SVA,
 		IOPF_DOMAIN_ANY,
 	};
 	enum iopf_domain_type type = types[b % 4];

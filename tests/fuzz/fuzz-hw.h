@@ -78,7 +78,8 @@ static inline void fz_hw_release(struct fz_hw *hw, uint8_t b)
 	group = hw->held[0];
 	memmove(hw->held, hw->held + 1, --hw->nr_held * sizeof(hw->held[0]));
 	if (b & 1)
-		iopf_group_response(group, (enum iopf_page_response_code)(b >> 1));
+		iopf_group_response(group,
+				    (enum iopf_page_response_code)(b >> 1));
 	iopf_free_group(group);
 }
 

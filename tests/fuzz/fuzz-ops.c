@@ -33,7 +33,7 @@
 
 #ifndef container_of
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 enum fz_mode { FZ_HOLD, FZ_RESPOND, FZ_WORK, FZ_FAIL, FZ_NR_MODES };
@@ -119,7 +119,8 @@ static void fz_answer(struct fz *f, struct iopf_group *group, uint32_t code)
 
 static void fz_work(struct iopf_group *group)
 {
-	struct fz_dom *d = iopf_domain_priv(iopf_group_attach_handle(group)->domain);
+	struct fz_dom *d =
+		iopf_domain_priv(iopf_group_attach_handle(group)->domain);
 
 	fz_check_group(d->fz, group);
 	fz_answer(d->fz, group, d->code);
@@ -127,7 +128,8 @@ static void fz_work(struct iopf_group *group)
 
 static int fz_handler(struct iopf_group *group)
 {
-	struct fz_dom *d = iopf_domain_priv(iopf_group_attach_handle(group)->domain);
+	struct fz_dom *d =
+		iopf_domain_priv(iopf_group_attach_handle(group)->domain);
 	struct fz *f = d->fz;
 
 	fz_check_group(f, group);
@@ -162,10 +164,10 @@ static bool ret_in(int ret, const int *ok, size_t n)
 	return false;
 }
 
-#define FZ_RET(ret, ...)                                                     \
-	do {                                                                 \
-		const int ok_[] = { __VA_ARGS__ };                           \
-		FZ_CHECK(ret_in(ret, ok_, sizeof(ok_) / sizeof(ok_[0])));    \
+#define FZ_RET(ret, ...)                                                  \
+	do {                                                              \
+		const int ok_[] = { __VA_ARGS__ };                        \
+		FZ_CHECK(ret_in(ret, ok_, sizeof(ok_) / sizeof(ok_[0]))); \
 	} while (0)
 
 static uint32_t fz_pasid(struct fz *f)
@@ -354,7 +356,7 @@ static void op_queue(struct fz *f)
 }
 
 static const enum iopf_domain_type fz_types[] = {
-	IOPF_DOMAIN_PAGING,  IOPF_DOMAIN_NESTED, IOPF_DOMAIN_SVA,
+	IOPF_DOMAIN_PAGING,  IOPF_DOMAIN_NESTED,   IOPF_DOMAIN_SVA,
 	IOPF_DOMAIN_BLOCKED, IOPF_DOMAIN_IDENTITY,
 };
 

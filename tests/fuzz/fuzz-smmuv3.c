@@ -16,8 +16,8 @@
 
 #include "fuzz-hw.h"
 
-#define MAX_OPS	 512
-#define MAX_TXNS 8
+#define MAX_OPS	  512
+#define MAX_TXNS  8
 #define SID_STALL 0x10u
 #define SID_PRI	  0x20u
 #define MAP_BASE  0x100000ull
@@ -135,7 +135,7 @@ static void op_pri(struct fz_smmu *f)
 }
 
 static const uint32_t smmu_regs[] = {
-	IOPF_SMMUV3_CR0,	IOPF_SMMUV3_GERROR,    IOPF_SMMUV3_GERRORN,
+	IOPF_SMMUV3_CR0,       IOPF_SMMUV3_GERROR,    IOPF_SMMUV3_GERRORN,
 	IOPF_SMMUV3_CMDQ_PROD, IOPF_SMMUV3_CMDQ_CONS, IOPF_SMMUV3_EVTQ_PROD,
 	IOPF_SMMUV3_EVTQ_CONS, IOPF_SMMUV3_PRIQ_PROD, IOPF_SMMUV3_PRIQ_CONS,
 };

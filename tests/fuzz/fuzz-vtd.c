@@ -30,9 +30,9 @@ struct fz_vtd {
 };
 
 static const unsigned int vtd_regs[] = {
-	IOPF_VTD_ECAP_REG,  IOPF_VTD_IQH_REG,	 IOPF_VTD_IQT_REG,
-	IOPF_VTD_IQA_REG,   IOPF_VTD_PQH_REG,	 IOPF_VTD_PQT_REG,
-	IOPF_VTD_PQA_REG,   IOPF_VTD_PRS_REG,	 IOPF_VTD_PECTL_REG,
+	IOPF_VTD_ECAP_REG,   IOPF_VTD_IQH_REG,	  IOPF_VTD_IQT_REG,
+	IOPF_VTD_IQA_REG,    IOPF_VTD_PQH_REG,	  IOPF_VTD_PQT_REG,
+	IOPF_VTD_PQA_REG,    IOPF_VTD_PRS_REG,	  IOPF_VTD_PECTL_REG,
 	IOPF_VTD_PEDATA_REG, IOPF_VTD_PEADDR_REG, IOPF_VTD_PEUADDR_REG,
 };
 
@@ -117,10 +117,6 @@ static void op_qi(struct fz_vtd *f)
 	ret = iopf_vtd_qi_submit_sync(f->vtd, descs, n, b & 0x80);
 	if (!(ret == 0 || ret == -EINVAL))
 		fprintf(stderr, "qi_submit_sync: %d\n", ret);
-#ifdef FZ_LAX
-	if (ret == -EBADMSG)
-		ret = -EINVAL;
-#endif
 	FZ_CHECK(ret == 0 || ret == -EINVAL);
 }
 

@@ -88,13 +88,13 @@ static inline void fz_copy(struct fz_in *in, void *dst, size_t n)
 }
 
 /* A broken invariant: crash, so libFuzzer keeps the input. */
-#define FZ_CHECK(cond)                                                     \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",   \
-				__FILE__, __LINE__, #cond);                \
-			abort();                                           \
-		}                                                          \
+#define FZ_CHECK(cond)                                                   \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", \
+				__FILE__, __LINE__, #cond);              \
+			abort();                                         \
+		}                                                        \
 	} while (0)
 
 #endif

@@ -17,6 +17,19 @@
 
 #define REPLAY_MAX_INPUT (1u << 20)
 
+/*
+ * Fill the stack the target is about to use with a pattern that is no
+ * valid bool or small enum, so UBSan catches reads of uninitialised
+ * locals that would otherwise read a lucky zero.
+ */
+static void __attribute__((noinline)) poison_stack(void)
+{
+	volatile unsigned char pad[256 * 1024];
+
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = 0xa5;
+}
+
 static int run_file(const char *path)
 {
 	static uint8_t buf[REPLAY_MAX_INPUT];
@@ -35,6 +48,7 @@ static int run_file(const char *path)
 	if (!copy)
 		return -1;
 	memcpy(copy, buf, n);
+	poison_stack();
 	LLVMFuzzerTestOneInput(copy, n);
 	free(copy);
 	return 0;
@@ -76,7 +90,8 @@ static int run_dir(const char *dir, unsigned int *count)
 		nr++;
 	}
 	closedir(d);
-	qsort(names, nr, sizeof(*names), cmp_names);
+	if (nr)
+		qsort(names, nr, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < nr; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (!ret && run_file(path) == 0)
