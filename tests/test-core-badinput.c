@@ -18,7 +18,7 @@
 
 #include "fixtures.h"
 
-#define ID0     FX_DEV_ID(0)
+#define ID0	FX_DEV_ID(0)
 #define INVALID IOPF_PAGE_RESP_INVALID
 
 /* Nothing happened: no response, no handler call; partials unchanged. */
@@ -82,15 +82,15 @@ static void report_pasid_too_big(void **state)
 	for (size_t i = 0; i < 4; i++) {
 		assert_int_equal(fx_report(f->dev[0], FX_PV, pasids[i], 2, 0),
 				 -EINVAL);
-		assert_int_equal(fx_report(f->dev[0], FX_PV | FX_LAST,
-					   pasids[i], 2, 0),
-				 -EINVAL);
+		assert_int_equal(
+			fx_report(f->dev[0], FX_PV | FX_LAST, pasids[i], 2, 0),
+			-EINVAL);
 	}
 	assert_nothing(f);
 	assert_group_size(f, 2, 1);
 	/* Without PASID_VALID the pasid field is not looked at. */
-	assert_int_equal(fx_report(f->dev[0], FX_LAST, IOPF_PASID_INVALID, 3, 0),
-			 0);
+	assert_int_equal(
+		fx_report(f->dev[0], FX_LAST, IOPF_PASID_INVALID, 3, 0), 0);
 	assert_int_equal(fx_call_at(&f->rec, 1).last.prm.pasid,
 			 IOPF_PASID_INVALID);
 }
@@ -107,8 +107,8 @@ static int setup_nopasid(void **state)
 	f->dev[0] = fx_device_new(f->iommu, ID0, 0);
 	assert_int_equal(iopf_device_max_pasids(f->dev[0]), 0);
 	assert_int_equal(iopf_queue_add_device(f->queue, f->dev[0]), 0);
-	assert_int_equal(iopf_attach_device(f->domain, f->dev[0], &f->handle[0]),
-			 0);
+	assert_int_equal(
+		iopf_attach_device(f->domain, f->dev[0], &f->handle[0]), 0);
 	return 0;
 }
 
@@ -199,8 +199,8 @@ static void struct_sizes(void **state)
 	struct iopf_iommu *iommu = (struct iopf_iommu *)&ops, *keepi = iommu;
 	static const size_t dev_sizes[] = { 0, 1, sizeof(attr) - 1,
 					    sizeof(attr) + 1, 4096 };
-	static const size_t ops_sizes[] = { 0, sizeof(size_t),
-					    sizeof(ops) + 8, 4096 };
+	static const size_t ops_sizes[] = { 0, sizeof(size_t), sizeof(ops) + 8,
+					    4096 };
 
 	for (size_t i = 0; i < 5; i++) {
 		attr.size = dev_sizes[i];
@@ -211,9 +211,9 @@ static void struct_sizes(void **state)
 	assert_null(iopf_device_find(f->iommu, 9));
 	for (size_t i = 0; i < 4; i++) {
 		ops.size = ops_sizes[i];
-		assert_int_equal(iopf_iommu_new(f->ctx, "x", &ops, NULL,
-						&iommu),
-				 -EINVAL);
+		assert_int_equal(
+			iopf_iommu_new(f->ctx, "x", &ops, NULL, &iommu),
+			-EINVAL);
 	}
 	assert_ptr_equal(iommu, keepi);
 }
@@ -261,21 +261,21 @@ static void domain_errors(void **state)
 	struct iopf_ctx *other;
 	struct iopf_attach_handle h;
 
-	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_ANY, fx_handler,
-					 NULL, &d),
-			 -EINVAL);
-	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_SVA + 1, NULL,
-					 NULL, &d),
-			 -EINVAL);
-	assert_int_equal(iopf_domain_new(f->ctx, (enum iopf_domain_type)-1,
+	assert_int_equal(
+		iopf_domain_new(f->ctx, IOPF_DOMAIN_ANY, fx_handler, NULL, &d),
+		-EINVAL);
+	assert_int_equal(
+		iopf_domain_new(f->ctx, IOPF_DOMAIN_SVA + 1, NULL, NULL, &d),
+		-EINVAL);
+	assert_int_equal(iopf_domain_new(f->ctx, (enum iopf_domain_type) - 1,
 					 NULL, NULL, &d),
 			 -EINVAL);
-	assert_int_equal(iopf_domain_new(NULL, IOPF_DOMAIN_PAGING, NULL, NULL,
-					 &d),
-			 -EINVAL);
-	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL,
-					 NULL),
-			 -EINVAL);
+	assert_int_equal(
+		iopf_domain_new(NULL, IOPF_DOMAIN_PAGING, NULL, NULL, &d),
+		-EINVAL);
+	assert_int_equal(
+		iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL, NULL),
+		-EINVAL);
 	assert_null(d);
 	/* A domain of another context cannot be attached here. */
 	assert_int_equal(iopf_ctx_new(&other), 0);
@@ -336,9 +336,9 @@ static void null_objects(void **state)
 	assert_int_equal(iopf_iommu_new(NULL, "x", NULL, NULL, NULL), -EINVAL);
 	assert_int_equal(iopf_device_new(NULL, NULL, NULL), -EINVAL);
 	assert_int_equal(iopf_queue_alloc(NULL, NULL, NULL, NULL), -EINVAL);
-	assert_int_equal(iopf_domain_new(NULL, IOPF_DOMAIN_PAGING, NULL, NULL,
-					 NULL),
-			 -EINVAL);
+	assert_int_equal(
+		iopf_domain_new(NULL, IOPF_DOMAIN_PAGING, NULL, NULL, NULL),
+		-EINVAL);
 }
 
 /* A NULL handle on a replace, and the handle check before anything. */
@@ -348,9 +348,9 @@ static void replace_null_handle(void **state)
 
 	assert_int_equal(iopf_replace_device(f->domain, f->dev[0], NULL),
 			 -EINVAL);
-	assert_int_equal(iopf_replace_device_pasid(f->domain, f->dev[0], 1,
-						   NULL),
-			 -EINVAL);
+	assert_int_equal(
+		iopf_replace_device_pasid(f->domain, f->dev[0], 1, NULL),
+		-EINVAL);
 	assert_group_size(f, 1, 1);
 	assert_ptr_equal(fx_call_at(&f->rec, 0).handle, &f->handle[0]);
 }

@@ -136,9 +136,8 @@ static void ctx_free_live_objects(void **state)
 		assert_int_equal(iopf_queue_add_device(i & 1 ? qt : qm, dev[i]),
 				 0);
 		assert_int_equal(iopf_attach_device(dom, dev[i], &rid[i]), 0);
-		assert_int_equal(iopf_attach_device_pasid(dom, dev[i], 3,
-							  &pasid[i]),
-				 0);
+		assert_int_equal(
+			iopf_attach_device_pasid(dom, dev[i], 3, &pasid[i]), 0);
 	}
 	for (uint32_t i = 0; i < 4; i++) {
 		/* held groups 10, 11 */
@@ -234,9 +233,9 @@ static void ctx_free_piecewise(void **state)
 	dev = fx_device_new(iommu, 1, 8);
 	assert_int_equal(iopf_queue_alloc(ctx, NULL, NULL, &q), 0);
 	assert_int_equal(iopf_queue_add_device(q, dev), 0);
-	assert_int_equal(iopf_domain_new(ctx, IOPF_DOMAIN_SVA, fx_handler, &rec,
-					 &dom),
-			 0);
+	assert_int_equal(
+		iopf_domain_new(ctx, IOPF_DOMAIN_SVA, fx_handler, &rec, &dom),
+		0);
 	assert_int_equal(iopf_attach_device_pasid(dom, dev, 1, &h), 0);
 	assert_int_equal(fx_report(dev, FX_PV | FX_LAST, 1, 1, 0), 0);
 	g = fx_take_held(&rec);

@@ -19,8 +19,8 @@
 #include "fixtures.h"
 
 #define NR_PASIDS 64
-#define SUCCESS   IOPF_PAGE_RESP_SUCCESS
-#define INVALID   IOPF_PAGE_RESP_INVALID
+#define SUCCESS	  IOPF_PAGE_RESP_SUCCESS
+#define INVALID	  IOPF_PAGE_RESP_INVALID
 
 struct backend {
 	int set_calls, remove_calls;
@@ -156,37 +156,37 @@ static void attach_pasid_rules(void **state)
 	struct iopf_device *nopasid = fx_device_new(e->iommu, 2, 0);
 
 	assert_int_equal(iopf_queue_add_device(e->queue, e->dev), 0);
-	assert_int_equal(iopf_attach_device_pasid(e->a, e->dev, IOPF_NO_PASID,
-						  &h),
-			 -EINVAL);
+	assert_int_equal(
+		iopf_attach_device_pasid(e->a, e->dev, IOPF_NO_PASID, &h),
+		-EINVAL);
 	assert_int_equal(iopf_attach_device_pasid(e->a, e->dev, NR_PASIDS, &h),
 			 -EINVAL);
 	assert_int_equal(iopf_attach_device_pasid(e->a, nopasid, 1, &h),
 			 -EINVAL);
-	assert_int_equal(iopf_attach_device_pasid(NULL, e->dev, 1, &h), -EINVAL);
+	assert_int_equal(iopf_attach_device_pasid(NULL, e->dev, 1, &h),
+			 -EINVAL);
 	assert_int_equal(iopf_attach_device_pasid(e->a, NULL, 1, &h), -EINVAL);
 	assert_int_equal(e->be.set_calls, 0);
 	assert_null(h.domain);
 
-	assert_int_equal(iopf_attach_device_pasid(e->a, e->dev, NR_PASIDS - 1,
-						  &h),
-			 0);
+	assert_int_equal(
+		iopf_attach_device_pasid(e->a, e->dev, NR_PASIDS - 1, &h), 0);
 	assert_ptr_equal(h.domain, e->a);
 	assert_int_equal(e->be.set_calls, 1);
 	assert_int_equal(e->be.set_pasid, NR_PASIDS - 1);
 	assert_ptr_equal(e->be.set_domain, e->a);
 	assert_routed(e, NR_PASIDS - 1, &h);
 	/* Taken, whatever the domain. */
-	assert_int_equal(iopf_attach_device_pasid(e->b, e->dev, NR_PASIDS - 1,
-						  &h2),
-			 -EBUSY);
-	assert_int_equal(iopf_attach_device_pasid(e->a, e->dev, NR_PASIDS - 1,
-						  NULL),
-			 -EBUSY);
+	assert_int_equal(
+		iopf_attach_device_pasid(e->b, e->dev, NR_PASIDS - 1, &h2),
+		-EBUSY);
+	assert_int_equal(
+		iopf_attach_device_pasid(e->a, e->dev, NR_PASIDS - 1, NULL),
+		-EBUSY);
 	assert_int_equal(e->be.set_calls, 1);
 	/* A blocked domain cannot be attached at a PASID. */
-	assert_int_equal(iopf_domain_new(e->ctx, IOPF_DOMAIN_BLOCKED, NULL, NULL,
-					 &blocked),
+	assert_int_equal(iopf_domain_new(e->ctx, IOPF_DOMAIN_BLOCKED, NULL,
+					 NULL, &blocked),
 			 0);
 	assert_int_equal(iopf_attach_device_pasid(blocked, e->dev, 3, NULL),
 			 -EOPNOTSUPP);
@@ -235,12 +235,12 @@ static void attach_backend_fails(void **state)
 	assert_int_equal(iopf_attach_device_pasid(e->a, e->dev, 4, &h), -EIO);
 	assert_int_equal(iopf_attach_device(e->a, e->dev, &h), -EIO);
 	assert_null(h.domain);
-	assert_int_equal(iopf_attach_handle_get(e->dev, 4, IOPF_DOMAIN_ANY,
-						&out),
-			 -ENOENT);
-	assert_int_equal(iopf_attach_handle_get(e->dev, 0, IOPF_DOMAIN_ANY,
-						&out),
-			 -ENOENT);
+	assert_int_equal(
+		iopf_attach_handle_get(e->dev, 4, IOPF_DOMAIN_ANY, &out),
+		-ENOENT);
+	assert_int_equal(
+		iopf_attach_handle_get(e->dev, 0, IOPF_DOMAIN_ANY, &out),
+		-ENOENT);
 	/* IOPF was enabled for the attempt and disabled again. */
 	assert_false(on_queue(e));
 	assert_int_equal(iopf_iommu_set_queue(e->iommu, NULL), 0);
@@ -259,10 +259,10 @@ static void detach_not_attached(void **state)
 	assert_int_equal(iopf_queue_add_device(e->queue, e->dev), 0);
 	assert_int_equal(iopf_attach_device(e->a, e->dev, &h), 0);
 	assert_int_equal(iopf_attach_device_pasid(e->a, e->dev, 5, &h5), 0);
-	iopf_detach_device(e->b, e->dev);           /* other domain */
-	iopf_detach_device_pasid(e->b, e->dev, 5);  /* other domain */
-	iopf_detach_device_pasid(e->a, e->dev, 6);  /* nothing there */
-	iopf_detach_device_pasid(e->a, e->dev, 0);  /* not a PASID */
+	iopf_detach_device(e->b, e->dev); /* other domain */
+	iopf_detach_device_pasid(e->b, e->dev, 5); /* other domain */
+	iopf_detach_device_pasid(e->a, e->dev, 6); /* nothing there */
+	iopf_detach_device_pasid(e->a, e->dev, 0); /* not a PASID */
 	iopf_detach_device_pasid(e->a, e->dev, NR_PASIDS + 5);
 	iopf_detach_device(NULL, e->dev);
 	iopf_detach_device(e->a, NULL);
@@ -362,8 +362,7 @@ static void enable_first_attach_last_detach(void **state)
 	assert_false(on_queue(e));
 	/* Not fault-capable: a bare attach, a domain with no handler. */
 	assert_int_equal(iopf_attach_device_pasid(e->a, e->dev, 1, NULL), 0);
-	assert_int_equal(iopf_attach_device_pasid(e->plain, e->dev, 2, &hp),
-			 0);
+	assert_int_equal(iopf_attach_device_pasid(e->plain, e->dev, 2, &hp), 0);
 	assert_false(on_queue(e));
 	/* The first fault-capable attach adds the device. */
 	assert_int_equal(iopf_attach_device_pasid(e->b, e->dev, 3, &h2), 0);

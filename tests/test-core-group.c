@@ -19,7 +19,7 @@
 
 #include "fixtures.h"
 
-#define ID0     FX_DEV_ID(0)
+#define ID0	FX_DEV_ID(0)
 #define SUCCESS IOPF_PAGE_RESP_SUCCESS
 #define INVALID IOPF_PAGE_RESP_INVALID
 #define FAILURE IOPF_PAGE_RESP_FAILURE
@@ -263,9 +263,9 @@ static void group_response_fields(void **state)
 	assert_int_equal(iopf_attach_device_pasid(f->domain, f->dev[0], 42, &h),
 			 0);
 	assert_int_equal(fx_report(f->dev[0], FX_PV, 42, 8, 0x1000), 0);
-	assert_int_equal(fx_report(f->dev[0], FX_PV | FX_LAST | FX_NEEDS, 42, 8,
-				   0x2000),
-			 0);
+	assert_int_equal(
+		fx_report(f->dev[0], FX_PV | FX_LAST | FX_NEEDS, 42, 8, 0x2000),
+		0);
 	group = fx_take_held(&f->rec);
 	assert_ptr_equal(iopf_group_attach_handle(group), &h);
 	iopf_group_response(group, SUCCESS);

@@ -23,7 +23,7 @@
 #include "fixtures.h"
 #include "iommu-priv.h" /* queue->epoch, to see a flush begin */
 
-#define ID0     FX_DEV_ID(0)
+#define ID0	FX_DEV_ID(0)
 #define SUCCESS IOPF_PAGE_RESP_SUCCESS
 #define INVALID IOPF_PAGE_RESP_INVALID
 #define FAILURE IOPF_PAGE_RESP_FAILURE
@@ -93,7 +93,8 @@ static void queue_threaded(void **state)
 		assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, g, 2), 0);
 	}
 	assert_int_equal(iopf_queue_run(f->queue, SIZE_MAX), 0);
-	assert_int_equal(iopf_mock_wait_responses(f->mock, n, FX_TIMEOUT_MS), 0);
+	assert_int_equal(iopf_mock_wait_responses(f->mock, n, FX_TIMEOUT_MS),
+			 0);
 	assert_int_equal(iopf_queue_flush_dev(f->dev[0]), 0);
 	assert_int_equal(fx_nr_responses(f), n);
 	for (size_t i = 0; i < n; i++) {
@@ -231,7 +232,7 @@ struct flusher {
 	bool returned;
 	int ret;
 	size_t done_at_return; /* works_done when the flush returned */
-	bool *b_done;          /* flag of the later work, when used */
+	bool *b_done; /* flag of the later work, when used */
 	bool b_done_at_return;
 };
 
@@ -248,8 +249,8 @@ static void *flush_thread(void *arg)
 	fl->ret = ret;
 	fl->done_at_return = done;
 	if (fl->b_done)
-		fl->b_done_at_return = __atomic_load_n(fl->b_done,
-						       __ATOMIC_ACQUIRE);
+		fl->b_done_at_return =
+			__atomic_load_n(fl->b_done, __ATOMIC_ACQUIRE);
 	fl->returned = true;
 	pthread_cond_broadcast(&fl->cond);
 	pthread_mutex_unlock(&fl->lock);

@@ -20,7 +20,7 @@
 
 #include "fixtures.h"
 
-#define ID0     FX_DEV_ID(0)
+#define ID0	FX_DEV_ID(0)
 #define INVALID IOPF_PAGE_RESP_INVALID
 #define FAILURE IOPF_PAGE_RESP_FAILURE
 #define SUCCESS IOPF_PAGE_RESP_SUCCESS
@@ -80,8 +80,8 @@ static void report_bare_attach(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(iopf_attach_device(f->domain, f->dev[0], NULL), 0);
-	assert_int_equal(iopf_attach_device_pasid(f->domain, f->dev[0], 3, NULL),
-			 0);
+	assert_int_equal(
+		iopf_attach_device_pasid(f->domain, f->dev[0], 3, NULL), 0);
 	assert_error_path(f, FX_LAST, 0, 1);
 	assert_error_path(f, FX_PV | FX_LAST, 3, 2);
 	assert_error_path(f, FX_PV, 3, 3);
@@ -95,9 +95,9 @@ static void report_no_iopf_handler(void **state)
 	struct iopf_attach_handle h0, h3;
 	struct iopf_domain *dom;
 
-	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL,
-					 &dom),
-			 0);
+	assert_int_equal(
+		iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL, &dom),
+		0);
 	assert_int_equal(iopf_attach_device(dom, f->dev[0], &h0), 0);
 	assert_int_equal(iopf_attach_device_pasid(dom, f->dev[0], 3, &h3), 0);
 	assert_ptr_equal(h0.domain, dom);
@@ -114,8 +114,8 @@ static void report_upt_no_nested(void **state)
 	struct iopf_domain *nested;
 
 	/* f->domain is PAGING, attached with a handle at the RID. */
-	assert_int_equal(iopf_attach_device(f->domain, f->dev[0], &f->handle[0]),
-			 0);
+	assert_int_equal(
+		iopf_attach_device(f->domain, f->dev[0], &f->handle[0]), 0);
 	assert_error_path(f, FX_PV | FX_LAST, 7, 1);
 	assert_error_path(f, FX_PV, 7, 2);
 	/* A bare NESTED RID attach does not route either. */
@@ -217,7 +217,8 @@ static void report_handler_fails(void **state)
 static void report_handler_accepts(void **state)
 {
 	struct fx *f = *state;
-	struct iopf_fault evt = fx_fault(FX_PV | FX_LAST | FX_NEEDS, 0, 3, 0x7000);
+	struct iopf_fault evt =
+		fx_fault(FX_PV | FX_LAST | FX_NEEDS, 0, 3, 0x7000);
 	struct iopf_mock_response r;
 	struct iopf_group *group;
 
@@ -271,8 +272,8 @@ static void report_partial_routed_each(void **state)
 	assert_int_equal(fx_report(f->dev[0], 0, 0, 1, 0x1000), 0);
 	iopf_detach_device(f->domain, f->dev[0]);
 	assert_error_path(f, 0, 0, 1);
-	assert_int_equal(iopf_attach_device(f->domain, f->dev[0], &f->handle[0]),
-			 0);
+	assert_int_equal(
+		iopf_attach_device(f->domain, f->dev[0], &f->handle[0]), 0);
 	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 1, 0x3000), 0);
 	/* The first partial was kept; the second was answered and dropped. */
 	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 2);

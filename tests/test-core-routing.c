@@ -21,7 +21,7 @@
 
 #include "fixtures.h"
 
-#define ID0     FX_DEV_ID(0)
+#define ID0	FX_DEV_ID(0)
 #define INVALID IOPF_PAGE_RESP_INVALID
 
 static int setup_plain(void **state)
@@ -74,10 +74,10 @@ static void assert_unrouted(struct fx *f, uint32_t flags, uint32_t pasid)
 /* Rule 1: PASID_VALID and a handle at the PASID: that handle, any type. */
 static void route_pasid_handle(void **state)
 {
-	static const enum iopf_domain_type types[] = {
-		IOPF_DOMAIN_PAGING, IOPF_DOMAIN_SVA, IOPF_DOMAIN_NESTED,
-		IOPF_DOMAIN_IDENTITY
-	};
+	static const enum iopf_domain_type types[] = { IOPF_DOMAIN_PAGING,
+						       IOPF_DOMAIN_SVA,
+						       IOPF_DOMAIN_NESTED,
+						       IOPF_DOMAIN_IDENTITY };
 	struct fx *f = *state;
 	struct iopf_attach_handle h[4], rid;
 
@@ -129,19 +129,19 @@ static void route_upt_nested(void **state)
 	assert_int_equal(iopf_attach_device_pasid(domain(f, IOPF_DOMAIN_PAGING),
 						  f->dev[0], 7, &h7),
 			 0);
-	assert_routed(f, FX_PV, 5, &rid);                   /* absent */
-	assert_routed(f, FX_PV, 6, &rid);                   /* bare */
-	assert_routed(f, FX_PV, 7, &h7);                    /* rule 1 first */
-	assert_routed(f, FX_PV, FX_MAX_PASIDS + 40, &rid);  /* out of range */
+	assert_routed(f, FX_PV, 5, &rid); /* absent */
+	assert_routed(f, FX_PV, 6, &rid); /* bare */
+	assert_routed(f, FX_PV, 7, &h7); /* rule 1 first */
+	assert_routed(f, FX_PV, FX_MAX_PASIDS + 40, &rid); /* out of range */
 	assert_routed(f, FX_PV, (1u << IOPF_PASID_BITS) - 1, &rid);
 }
 
 /* Rule 2 with user_pasid_table: a RID handle that is not NESTED. */
 static void route_upt_not_nested(void **state)
 {
-	static const enum iopf_domain_type types[] = {
-		IOPF_DOMAIN_PAGING, IOPF_DOMAIN_SVA, IOPF_DOMAIN_IDENTITY
-	};
+	static const enum iopf_domain_type types[] = { IOPF_DOMAIN_PAGING,
+						       IOPF_DOMAIN_SVA,
+						       IOPF_DOMAIN_IDENTITY };
 	struct fx *f = *state;
 	struct iopf_attach_handle rid;
 	struct iopf_domain *d;
@@ -168,9 +168,8 @@ static void route_upt_nested_no_handler(void **state)
 	struct iopf_attach_handle rid;
 	struct iopf_domain *d;
 
-	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_NESTED, NULL, NULL,
-					 &d),
-			 0);
+	assert_int_equal(
+		iopf_domain_new(f->ctx, IOPF_DOMAIN_NESTED, NULL, NULL, &d), 0);
 	assert_int_equal(iopf_attach_device(d, f->dev[0], &rid), 0);
 	assert_unrouted(f, FX_PV, 5);
 	assert_unrouted(f, 0, 0);
@@ -201,9 +200,8 @@ static void route_no_iopf_handler(void **state)
 	struct iopf_attach_handle rid, h2;
 	struct iopf_domain *d;
 
-	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL,
-					 &d),
-			 0);
+	assert_int_equal(
+		iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING, NULL, NULL, &d), 0);
 	assert_int_equal(iopf_attach_device(d, f->dev[0], &rid), 0);
 	assert_int_equal(iopf_attach_device_pasid(d, f->dev[0], 2, &h2), 0);
 	assert_unrouted(f, 0, 0);
@@ -235,12 +233,12 @@ static void route_bare_invisible(void **state)
 	assert_unrouted(f, 0, 0);
 	assert_unrouted(f, FX_PV, 3);
 	assert_unrouted(f, FX_PV, 4);
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 0, IOPF_DOMAIN_ANY,
-						&out),
-			 -ENOENT);
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 3, IOPF_DOMAIN_ANY,
-						&out),
-			 -ENOENT);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 0, IOPF_DOMAIN_ANY, &out),
+		-ENOENT);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 3, IOPF_DOMAIN_ANY, &out),
+		-ENOENT);
 	assert_null(out);
 }
 
@@ -304,9 +302,8 @@ static void route_full_pasid_space(void **state)
 	f->dev[0] = dev;
 	assert_int_equal(iopf_queue_add_device(f->queue, dev), 0);
 	for (size_t i = 0; i < 5; i++)
-		assert_int_equal(iopf_attach_device_pasid(d, dev, pasids[i],
-							  &h[i]),
-				 0);
+		assert_int_equal(
+			iopf_attach_device_pasid(d, dev, pasids[i], &h[i]), 0);
 	for (size_t i = 0; i < 5; i++) {
 		struct iopf_attach_handle *out = NULL;
 
@@ -328,33 +325,31 @@ static void route_attach_handle_get(void **state)
 	assert_int_equal(iopf_attach_device_pasid(domain(f, IOPF_DOMAIN_SVA),
 						  f->dev[0], 4, &h),
 			 0);
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 5, IOPF_DOMAIN_ANY,
-						&out),
-			 -ENOENT);
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 0, IOPF_DOMAIN_ANY,
-						&out),
-			 -ENOENT);
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 4,
-						IOPF_DOMAIN_PAGING, &out),
-			 -EBUSY);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 5, IOPF_DOMAIN_ANY, &out),
+		-ENOENT);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 0, IOPF_DOMAIN_ANY, &out),
+		-ENOENT);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 4, IOPF_DOMAIN_PAGING, &out),
+		-EBUSY);
 	assert_null(out);
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 4, IOPF_DOMAIN_SVA,
-						&out),
-			 0);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 4, IOPF_DOMAIN_SVA, &out), 0);
 	assert_ptr_equal(out, &h);
 	out = NULL;
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 4, IOPF_DOMAIN_ANY,
-						&out),
-			 0);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 4, IOPF_DOMAIN_ANY, &out), 0);
 	assert_ptr_equal(out, &h);
 	assert_int_equal(iopf_attach_handle_get(f->dev[0], FX_MAX_PASIDS,
 						IOPF_DOMAIN_ANY, &out),
 			 -EINVAL);
 	assert_int_equal(iopf_attach_handle_get(NULL, 4, IOPF_DOMAIN_ANY, &out),
 			 -EINVAL);
-	assert_int_equal(iopf_attach_handle_get(f->dev[0], 4, IOPF_DOMAIN_ANY,
-						NULL),
-			 -EINVAL);
+	assert_int_equal(
+		iopf_attach_handle_get(f->dev[0], 4, IOPF_DOMAIN_ANY, NULL),
+		-EINVAL);
 }
 
 #define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)

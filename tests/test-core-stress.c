@@ -29,11 +29,11 @@
 #include "fixtures.h"
 #include "invariants.h"
 
-#define NR_DEVS      64
+#define NR_DEVS	     64
 #define NR_REPORTERS 4
 #define NR_CHURNERS  2
 #define NR_GROUPS    5000 /* per reporter */
-#define PASID        1
+#define PASID	     1
 
 struct stress {
 	struct iopf_ctx *ctx;
@@ -69,8 +69,8 @@ static void stress_work(struct iopf_group *group)
 	struct stress *s = group_stress(group);
 	uint64_t tag = inv_fault_tag(iopf_group_last_fault(group));
 
-	iopf_group_response(group, tag & 8 ? IOPF_PAGE_RESP_INVALID
-					   : IOPF_PAGE_RESP_SUCCESS);
+	iopf_group_response(group, tag & 8 ? IOPF_PAGE_RESP_INVALID :
+					     IOPF_PAGE_RESP_SUCCESS);
 	inv_group_freed(s->inv, group);
 	iopf_free_group(group);
 }
@@ -152,9 +152,9 @@ static void churn(struct stress *s, unsigned int d, unsigned int op)
 				 0);
 		break;
 	case 2: /* replace the RID handle */
-		assert_int_equal(iopf_replace_device(s->domain, dev,
-						     &s->rid[d][next]),
-				 0);
+		assert_int_equal(
+			iopf_replace_device(s->domain, dev, &s->rid[d][next]),
+			0);
 		s->cur[d] = next;
 		break;
 	default: /* off the queue and back */
@@ -207,12 +207,11 @@ static void stress_setup(struct stress *s, bool auto_enable)
 		pthread_mutex_init(&s->lock[d], NULL);
 		s->dev[d] = fx_device_new(iommu, d, 4);
 		if (!auto_enable)
-			assert_int_equal(iopf_queue_add_device(s->queue,
-							       s->dev[d]),
-					 0);
-		assert_int_equal(iopf_attach_device(s->domain, s->dev[d],
-						    &s->rid[d][0]),
-				 0);
+			assert_int_equal(
+				iopf_queue_add_device(s->queue, s->dev[d]), 0);
+		assert_int_equal(
+			iopf_attach_device(s->domain, s->dev[d], &s->rid[d][0]),
+			0);
 		assert_int_equal(iopf_attach_device_pasid(s->domain, s->dev[d],
 							  PASID, &s->pasid[d]),
 				 0);
@@ -239,15 +238,15 @@ static void run_stress(bool auto_enable)
 	stress_setup(&s, auto_enable);
 	for (unsigned int i = 0; i < NR_CHURNERS; i++) {
 		ch[i] = (struct worker){ .s = &s, .id = i };
-		assert_int_equal(pthread_create(&ch[i].thread, NULL, churner,
-						&ch[i]),
-				 0);
+		assert_int_equal(
+			pthread_create(&ch[i].thread, NULL, churner, &ch[i]),
+			0);
 	}
 	for (unsigned int i = 0; i < NR_REPORTERS; i++) {
 		rep[i] = (struct worker){ .s = &s, .id = i };
-		assert_int_equal(pthread_create(&rep[i].thread, NULL, reporter,
-						&rep[i]),
-				 0);
+		assert_int_equal(
+			pthread_create(&rep[i].thread, NULL, reporter, &rep[i]),
+			0);
 	}
 	for (unsigned int i = 0; i < NR_REPORTERS; i++)
 		pthread_join(rep[i].thread, NULL);

@@ -17,7 +17,7 @@
 
 #include "fixtures.h"
 
-#define ID0     FX_DEV_ID(0)
+#define ID0	FX_DEV_ID(0)
 #define SUCCESS IOPF_PAGE_RESP_SUCCESS
 #define INVALID IOPF_PAGE_RESP_INVALID
 #define FAILURE IOPF_PAGE_RESP_FAILURE

@@ -326,8 +326,8 @@ struct iopf_mock_response fx_response_at(struct fx *f, size_t i)
 	return r;
 }
 
-void fx_assert_response(struct fx *f, size_t i, uint32_t dev_id,
-			uint32_t pasid, uint32_t grpid, uint32_t code)
+void fx_assert_response(struct fx *f, size_t i, uint32_t dev_id, uint32_t pasid,
+			uint32_t grpid, uint32_t code)
 {
 	struct iopf_mock_response r = fx_response_at(f, i);
 
@@ -357,20 +357,18 @@ int fx_setup_opts(void **state, const struct fx_opts *opts)
 	fx_rec_init(&f->rec);
 
 	assert_int_equal(iopf_ctx_new(&f->ctx), 0);
-	assert_int_equal(iopf_mock_new(f->ctx, "mock", opts->user_pasid_table,
-				       &f->mock),
-			 0);
+	assert_int_equal(
+		iopf_mock_new(f->ctx, "mock", opts->user_pasid_table, &f->mock),
+		0);
 	f->iommu = iopf_mock_iommu(f->mock);
 	assert_int_equal(iopf_queue_alloc(f->ctx, "fxq", &qattr, &f->queue), 0);
-	assert_int_equal(fx_domain_new(f, IOPF_DOMAIN_PAGING, &f->rec,
-				       &f->domain),
-			 0);
+	assert_int_equal(
+		fx_domain_new(f, IOPF_DOMAIN_PAGING, &f->rec, &f->domain), 0);
 	for (unsigned int i = 0; i < f->nr_devs; i++) {
 		f->dev[i] = fx_device_new(f->iommu, FX_DEV_ID(i), max_pasids);
 		if (!opts->no_queue_add)
-			assert_int_equal(iopf_queue_add_device(f->queue,
-							       f->dev[i]),
-					 0);
+			assert_int_equal(
+				iopf_queue_add_device(f->queue, f->dev[i]), 0);
 		if (!opts->no_attach)
 			assert_int_equal(iopf_attach_device(f->domain,
 							    f->dev[i],

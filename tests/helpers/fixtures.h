@@ -20,21 +20,21 @@
 struct inv;
 
 #define FX_MAX_DEVS   64
-#define FX_MAX_FAULTS 16  /* faults of one call kept by the recorder */
+#define FX_MAX_FAULTS 16 /* faults of one call kept by the recorder */
 #define FX_MAX_PASIDS 256 /* default max_pasids of fixture devices */
 #define FX_DEV_ID(i)  (0x100u + (uint32_t)(i))
 #define FX_TIMEOUT_MS 10000
 
-#define FX_LAST  IOPF_FAULT_PAGE_REQUEST_LAST_PAGE
-#define FX_PV    IOPF_FAULT_PAGE_REQUEST_PASID_VALID
+#define FX_LAST	 IOPF_FAULT_PAGE_REQUEST_LAST_PAGE
+#define FX_PV	 IOPF_FAULT_PAGE_REQUEST_PASID_VALID
 #define FX_NEEDS IOPF_FAULT_PAGE_RESPONSE_NEEDS_PASID
 
 /* What the recording handler does with a group. */
 enum fx_mode {
-	FX_HOLD,    /* keep it: the test answers and frees it (fx_take_held) */
+	FX_HOLD, /* keep it: the test answers and frees it (fx_take_held) */
 	FX_RESPOND, /* answer rec->code and free it in the handler */
-	FX_WORK,    /* iopf_queue_work(); the work answers rec->code, frees */
-	FX_FAIL,    /* return rec->fail_ret: the core aborts with FAILURE */
+	FX_WORK, /* iopf_queue_work(); the work answers rec->code, frees */
+	FX_FAIL, /* return rec->fail_ret: the core aborts with FAILURE */
 };
 
 /* One handler call as the recorder saw it. */
@@ -44,7 +44,7 @@ struct fx_call {
 	struct iopf_domain *domain;
 	size_t fault_count;
 	struct iopf_fault faults[FX_MAX_FAULTS]; /* fault_at(0..) */
-	struct iopf_fault last;                  /* iopf_group_last_fault() */
+	struct iopf_fault last; /* iopf_group_last_fault() */
 };
 
 struct fx_rec {
@@ -52,24 +52,24 @@ struct fx_rec {
 	pthread_cond_t cond;
 	enum fx_mode mode;
 	uint32_t code; /* FX_RESPOND / FX_WORK answer */
-	int fail_ret;  /* FX_FAIL return value */
+	int fail_ret; /* FX_FAIL return value */
 	struct fx_call *calls;
 	size_t nr_calls, cap_calls;
 	struct iopf_group **held;
 	size_t nr_held, cap_held;
 	size_t works_started, works_done;
 	bool gate_closed; /* FX_WORK: work waits here until fx_gate_open() */
-	struct inv *inv;  /* optional: fed delivered/freed groups */
+	struct inv *inv; /* optional: fed delivered/freed groups */
 };
 
 /* Fixture options; all-zero is: manual queue, one device, RID attached. */
 struct fx_opts {
 	unsigned int nr_workers; /* 0: manual mode */
-	unsigned int nr_devs;    /* 0: one */
-	uint32_t max_pasids;     /* 0: FX_MAX_PASIDS */
+	unsigned int nr_devs; /* 0: one */
+	uint32_t max_pasids; /* 0: FX_MAX_PASIDS */
 	bool user_pasid_table;
 	bool no_queue_add; /* devices are not added to the queue */
-	bool no_attach;    /* f->domain is not attached at the RIDs */
+	bool no_attach; /* f->domain is not attached at the RIDs */
 };
 
 struct fx {
@@ -87,10 +87,10 @@ struct fx {
 
 /* CMocka setup/teardown; *state becomes a struct fx *. */
 int fx_setup_opts(void **state, const struct fx_opts *opts);
-int fx_setup_manual(void **state);   /* defaults */
+int fx_setup_manual(void **state); /* defaults */
 int fx_setup_threaded(void **state); /* 2 workers */
-int fx_setup_bare(void **state);     /* no attach, no queue add */
-int fx_setup_upt(void **state);      /* user_pasid_table mock */
+int fx_setup_bare(void **state); /* no attach, no queue add */
+int fx_setup_upt(void **state); /* user_pasid_table mock */
 /* Frees the context and checks that nothing leaked (fault injection). */
 int fx_teardown(void **state);
 
@@ -132,7 +132,7 @@ void fx_assert_fault_equal(const struct iopf_fault *a,
 size_t fx_nr_responses(struct fx *f);
 struct iopf_mock_response fx_response_at(struct fx *f, size_t i);
 /* Assert response @i: device, PASID, group index and code. */
-void fx_assert_response(struct fx *f, size_t i, uint32_t dev_id,
-			uint32_t pasid, uint32_t grpid, uint32_t code);
+void fx_assert_response(struct fx *f, size_t i, uint32_t dev_id, uint32_t pasid,
+			uint32_t grpid, uint32_t code);
 
 #endif

@@ -154,7 +154,8 @@ void inv_reported(struct inv *inv, uint32_t dev_id,
 	pthread_mutex_lock(&inv->lock);
 	e = entry(inv, dev_id, inv_fault_tag(evt));
 	if (e->reported)
-		e->ret = -EALREADY; /* the same tag reported twice: a test bug */
+		e->ret =
+			-EALREADY; /* the same tag reported twice: a test bug */
 	else
 		e->ret = ret;
 	e->reported = true;
@@ -267,7 +268,8 @@ static void violation(struct inv_report *rep, const struct inv_entry *e,
 {
 	if (rep->out && rep->violations < INV_MAX_PRINT)
 		fprintf(rep->out,
-			"invariant: dev %#x tag %llu (flags %#x pasid %u grpid %u"
+			"invariant: dev %#x tag %llu (flags %#x pasid %u grpid "
+			"%u"
 			" ret %d): %s; %u response(s), first code %u\n",
 			e->dev_id, (unsigned long long)e->tag, e->evt.prm.flags,
 			e->evt.prm.pasid, e->evt.prm.grpid, e->ret, what,
@@ -305,12 +307,14 @@ static void check_entry(const struct inv_entry *e, unsigned int flags,
 	}
 	if (e->nr_responses != (uint32_t)want)
 		violation(rep, e,
-			  is_last(&e->evt) ? "last-page request not answered once"
-					   : "partial request answered");
+			  is_last(&e->evt) ?
+				  "last-page request not answered once" :
+				  "partial request answered");
 	else if (want && invalid && e->first_code != IOPF_PAGE_RESP_INVALID)
 		violation(rep, e, "error path answered with a code != INVALID");
 	if (e->delivered && (e->ret || !is_last(&e->evt)))
-		violation(rep, e, "group delivered for a failed/partial report");
+		violation(rep, e,
+			  "group delivered for a failed/partial report");
 }
 
 size_t inv_check(struct inv *inv, unsigned int flags, FILE *out)
