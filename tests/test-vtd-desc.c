@@ -2,7 +2,8 @@
 /*
  * VT-d descriptors and PCIe PRI messages against hand-computed bit
  * patterns: every field alone, all fields together, reserved bits, the
- * in-memory byte order, and the drain's invalidation descriptors.
+ * type bits (3:0 and 11:9, as iopf_vtd_desc_type()), the in-memory byte
+ * order, and the drain's invalidation descriptors.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -114,9 +115,28 @@ static void test_page_req_masks_and_reserved(void **state)
 	assert_int_equal(d.qw[0], 0x0000000100000001ull);
 	assert_int_equal(d.qw[1], 0x8);
 	/* Reserved bits: decoded anyway, reported -EBADMSG. */
-	d.qw[0] |= 1ull << 9; /* former PDP */
+	d.qw[0] |= 1ull << 12;
 	assert_int_equal(iopf_vtd_page_req_decode(&d, &out), -EBADMSG);
 	assert_int_equal(out.pasid, 1);
+	d.qw[0] &= ~(1ull << 12);
+	/* Bits 7:4 (the rest of Linux's 8-bit type): type 1, reserved bits. */
+	for (int bit = 4; bit <= 7; bit++) {
+		d.qw[0] |= 1ull << bit;
+		assert_int_equal(iopf_vtd_desc_type(&d),
+				 IOPF_VTD_PAGE_REQ_TYPE);
+		memset(&out, 0x5a, sizeof(out));
+		assert_int_equal(iopf_vtd_page_req_decode(&d, &out), -EBADMSG);
+		assert_int_equal(out.pasid, 1);
+		assert_int_equal(out.rid, 0);
+		assert_int_equal(out.prg_index, 1);
+		d.qw[0] &= ~(1ull << bit);
+	}
+	/* Bits 11:9 are type bits: bit 9 (former PDP) makes type 0x11. */
+	d.qw[0] |= 1ull << 9;
+	assert_int_equal(iopf_vtd_desc_type(&d), 0x11);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(iopf_vtd_page_req_decode(&d, &out), -EINVAL);
+	assert_int_equal(out.rid, 0x5a5a);
 	d.qw[0] &= ~(1ull << 9);
 	d.qw[0] |= 1ull << 54;
 	assert_int_equal(iopf_vtd_page_req_decode(&d, &out), -EBADMSG);
@@ -299,6 +319,48 @@ static void test_format(void **state)
 	assert_int_equal(iopf_vtd_desc_format(NULL, buf, sizeof(buf)), -EINVAL);
 }
 
+/*
+ * The type is iopf_vtd_desc_type() everywhere: the format helpers print
+ * what the decoders fill, reserved bits or not, and nothing for a type
+ * the decoder refuses.
+ */
+static void test_format_type_bits(void **state)
+{
+	struct iopf_vtd_desc d = { { 0x11 } }; /* type 1, bit 4 reserved */
+	struct iopf_vtd_page_req f;
+	char buf[160];
+
+	(void)state;
+	assert_int_equal(iopf_vtd_page_req_decode(&d, &f), -EBADMSG);
+	iopf_vtd_desc_format(&d, buf, sizeof(buf));
+	assert_string_equal(
+		buf,
+		"page_req_dsc rid=0x0000 pp=0 pasid=0x0 exe=0 pm=0 rd=0 wr=0 "
+		"lpig=0 prgi=0 addr=0x0");
+	/* bit 5 and qw3 reserved */
+	d = (struct iopf_vtd_desc){ { 0x0000000701000121ull, 0x5007, 0, 1 } };
+	assert_int_equal(iopf_vtd_page_req_decode(&d, &f), -EBADMSG);
+	iopf_vtd_desc_format(&d, buf, sizeof(buf));
+	assert_string_equal(
+		buf,
+		"page_req_dsc rid=0x0100 pp=1 pasid=0x7 exe=0 pm=0 rd=1 wr=1 "
+		"lpig=1 prgi=0 addr=0x5000");
+	d = (struct iopf_vtd_desc){ { 0x201 } }; /* type 0x11 */
+	assert_int_equal(iopf_vtd_page_req_decode(&d, &f), -EINVAL);
+	iopf_vtd_desc_format(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "unknown_dsc type=0x11");
+	/* page_grp_resp_dsc with bit 5 reserved set: fields still printed. */
+	d = (struct iopf_vtd_desc){ { 0x000000010100f039ull, 0x18 } };
+	iopf_vtd_desc_format(&d, buf, sizeof(buf));
+	assert_string_equal(
+		buf,
+		"page_grp_resp_dsc rid=0x0100 pp=1 pasid=0x1 prgi=3 rc=0xf");
+	/* inv_wait_dsc with bit 8 reserved set. */
+	d = (struct iopf_vtd_desc){ { 0x0000002a00000135ull } };
+	iopf_vtd_desc_format(&d, buf, sizeof(buf));
+	assert_string_equal(buf, "inv_wait_dsc if=1 sw=1 fn=0 pd=0 data=0x2a");
+}
+
 static void test_pci_messages(void **state)
 {
 	struct iopf_pci_page_request pr = {
@@ -340,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_inv_wait),
 		cmocka_unit_test(test_drain_descs),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_format_type_bits),
 		cmocka_unit_test(test_pci_messages),
 	};
 

@@ -2,7 +2,8 @@
 /*
  * The VT-d page request queue in manual mode: registers, descriptors in
  * the ring, events, wrap-around, overflow (PRO, automatic Success, partial
- * discard only on an empty ring), Stop Markers, every bad request, the
+ * discard only on an empty ring), Stop Markers, every bad request, slots
+ * that hold no page request, the
  * page group response (Linux's FAILURE = 2 quirk and the spec encoding),
  * UPRGI, and the §7.10 drain with and without an overflow.
  */
@@ -591,6 +592,41 @@ static void test_bad_requests(void **state)
 			assert_int_equal(fx->ev[i].origin, IOPF_ORIGIN_DRIVER);
 }
 
+/*
+ * Software moves PQT over slots the hardware never wrote (zeroed memory,
+ * type 0): the prq thread skips them, a bad_request each, no response, no
+ * report; the real request among them is handled as usual.
+ */
+static void test_stale_slots(void **state)
+{
+	struct fx *fx = *state;
+	struct iopf_vtd_desc d;
+
+	post(fx, RID, 1, true, false, true, 7, 0x3000);
+	assert_int_equal(iopf_vtd_reg_write(fx->vtd, IOPF_VTD_PQT_REG, 4 * 32),
+			 0);
+	assert_int_equal(iopf_vtd_prq_read(fx->vtd, 2, &d), 0);
+	assert_int_equal(iopf_vtd_desc_type(&d), 0);
+	assert_int_equal(iopf_vtd_process_prq(fx->vtd), 4);
+	assert_int_equal(reg(fx, IOPF_VTD_PQH_REG), 4 * 32);
+	assert_int_equal(fx->calls, 1);
+	assert_int_equal(fx->nr_resp, 1); /* the real request's answer */
+	assert_int_equal(fx->resp[0].prgi, 7);
+	assert_int_equal(vstats(fx).reported, 1);
+	assert_int_equal(vstats(fx).bad_requests, 3);
+	assert_int_equal(vstats(fx).bad_responses, 0);
+	assert_int_equal(
+		count_ev(fx, IOPF_TRACE_BAD_REQUEST, "not_page_request"), 3);
+	/* The drain walks the same slots: they belong to nobody. */
+	assert_int_equal(iopf_vtd_reg_write(fx->vtd, IOPF_VTD_PQT_REG, 6 * 32),
+			 0);
+	iopf_detach_device_pasid(fx->dom, fx->dev, 2);
+	assert_int_equal(vstats(fx).drains, 1);
+	assert_int_equal(iopf_vtd_process_prq(fx->vtd), 2);
+	assert_int_equal(vstats(fx).bad_requests, 5);
+	assert_int_equal(fx->nr_resp, 1);
+}
+
 /* ---- responses ------------------------------------------------------------ */
 
 static uint8_t last_grp_resp_rc(struct fx *fx)
@@ -679,6 +715,24 @@ static void test_uprgi_and_qi_errors(void **state)
 	assert_int_equal(fx->nr_resp, 1);
 	assert_int_equal(iopf_vtd_qi_submit_sync(fx->vtd, d, 0, false),
 			 -EINVAL);
+	/*
+	 * So does a known type with a reserved bit set (-EBADMSG from the
+	 * decoder): the same Invalidation Queue Error, -EINVAL.
+	 */
+	iopf_vtd_page_grp_resp_encode(&r, &d[0]);
+	d[0].qw[0] |= 1ull << 5;
+	assert_int_equal(iopf_vtd_qi_submit_sync(fx->vtd, d, 2, false),
+			 -EINVAL);
+	assert_int_equal(fx->nr_resp, 1);
+	iopf_vtd_inv_wait_encode(&(struct iopf_vtd_inv_wait){ .fence = true },
+				 &d[0]);
+	d[0].qw[3] = 1;
+	assert_int_equal(iopf_vtd_qi_submit_sync(fx->vtd, d, 2, false),
+			 -EINVAL);
+	assert_int_equal(fx->nr_resp, 1);
+	/* The queue goes on after an error. */
+	assert_int_equal(iopf_vtd_qi_submit_sync(fx->vtd, &d[1], 1, false), 0);
+	assert_int_equal(fx->nr_resp, 2);
 	assert_int_equal(reg(fx, IOPF_VTD_IQH_REG), reg(fx, IOPF_VTD_IQT_REG));
 }
 
@@ -809,6 +863,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_marker, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_slots, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failure_linux_encoding,
 						setup, teardown),

@@ -464,7 +464,7 @@ struct iopf_smmuv3_txn_info {
  * @addr: the input address (IOVA)
  * @perm: IOPF_FAULT_PERM_* bits: WRITE or read, EXEC, PRIV
  * @out: the transaction (a reference for the caller), or NULL to let it
- *	run unobserved
+ *	run unobserved; untouched on failure
  *
  * The SMMU translates through the domain attached at @pasid
  * (iopf_device_translate()). A translation fault on a stalling stream
@@ -473,7 +473,8 @@ struct iopf_smmuv3_txn_info {
  *
  * Context: any thread, not from an SMMU callback.
  * Return: 0, -EINVAL (NULL @smmu, @pasid above 20 bits), -ENODEV (no
- * master uses @sid: a C_BAD_STREAMID event was recorded), -ENOMEM.
+ * master uses @sid: the transaction was aborted and a C_BAD_STREAMID event
+ * recorded, no reference is returned), -ENOMEM.
  */
 int iopf_smmuv3_dma(struct iopf_smmuv3 *smmu, uint32_t sid, uint32_t pasid,
 		    uint64_t addr, uint32_t perm, struct iopf_smmuv3_txn **out);

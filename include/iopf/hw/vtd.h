@@ -11,8 +11,9 @@
  * inv_wait_dsc honours Status Write, Fence and Page-request Drain.
  *
  * Driver side, as Linux's drivers/iommu/intel/prq.c: the prq thread (clear
- * PPR first; reject bad requests, answering INVALID only when last in
- * group; drop Stop Markers; report the rest to the core; head = tail; on
+ * PPR first; skip slots that hold no page_req_dsc; reject bad requests,
+ * answering INVALID only when last in group; drop Stop Markers; report the
+ * rest to the core, reserved bits unchecked as in Linux; head = tail; on
  * overflow discard partial groups once the ring is empty, then clear PRO),
  * page_response (one page_grp_resp_dsc; the response code passed through
  * as Linux does, so FAILURE goes out as the reserved code 2, or the spec
@@ -164,6 +165,10 @@ struct iopf_vtd_inv_wait {
  * iopf_vtd_desc_type() - the type of a descriptor
  * @desc: the descriptor
  *
+ * Every decoder checks its type with this function: a descriptor of type
+ * 1 is a page_req_dsc whatever its bits 7:4 hold (Linux's 8-bit type field;
+ * the decoder reports them as reserved bits).
+ *
  * Context: any thread.
  * Return: bits 3:0 | bits 11:9 << 4, or 0 for NULL.
  */
@@ -216,8 +221,8 @@ int iopf_vtd_page_req_encode(const struct iopf_vtd_page_req *f,
  * @f: the fields
  *
  * Context: any thread.
- * Return: 0; -EINVAL (NULL, type is not 1: @f untouched); -EBADMSG (a
- * reserved bit is set: @f is filled anyway).
+ * Return: 0; -EINVAL (NULL, iopf_vtd_desc_type() is not 1: @f untouched);
+ * -EBADMSG (a reserved bit is set, bits 7:4 included: @f is filled anyway).
  */
 int iopf_vtd_page_req_decode(const struct iopf_vtd_desc *desc,
 			     struct iopf_vtd_page_req *f);
@@ -239,7 +244,8 @@ int iopf_vtd_page_grp_resp_encode(const struct iopf_vtd_page_grp_resp *f,
  * @f: the fields
  *
  * Context: any thread.
- * Return: 0, -EINVAL (NULL, wrong type), -EBADMSG (reserved bit set).
+ * Return: 0, -EINVAL (NULL, wrong type: @f untouched), -EBADMSG (reserved
+ * bit set: @f is filled anyway).
  */
 int iopf_vtd_page_grp_resp_decode(const struct iopf_vtd_desc *desc,
 				  struct iopf_vtd_page_grp_resp *f);
@@ -261,7 +267,8 @@ int iopf_vtd_inv_wait_encode(const struct iopf_vtd_inv_wait *f,
  * @f: the fields
  *
  * Context: any thread.
- * Return: 0, -EINVAL (NULL, wrong type), -EBADMSG (reserved bit set).
+ * Return: 0, -EINVAL (NULL, wrong type: @f untouched), -EBADMSG (reserved
+ * bit set: @f is filled anyway).
  */
 int iopf_vtd_inv_wait_decode(const struct iopf_vtd_desc *desc,
 			     struct iopf_vtd_inv_wait *f);
@@ -273,7 +280,8 @@ int iopf_vtd_inv_wait_decode(const struct iopf_vtd_desc *desc,
  * @len: size of @buf
  *
  * E.g. "page_req_dsc rid=0x0100 pp=1 pasid=0x1 rd=1 wr=1 lpig=1 prgi=0
- * addr=0x400000". Context: any thread.
+ * addr=0x400000". The type is iopf_vtd_desc_type(); fields are printed
+ * even when reserved bits are set. Context: any thread.
  * Return: what snprintf() returns.
  */
 int iopf_vtd_desc_format(const struct iopf_vtd_desc *desc, char *buf,
@@ -451,7 +459,9 @@ int iopf_vtd_disconnect(struct iopf_vtd *vtd, struct iopf_pci_endpoint *ep);
  *
  * Linux's prq_event_thread(): clear PPR, walk PQH..PQT, reject bad
  * requests, drop Stop Markers, report the rest, PQH = PQT, handle PRO,
- * complete waiters. Serialised with the prq thread.
+ * complete waiters. A slot whose type is not page_req_dsc (software moved
+ * PQT over slots never written) is skipped: a bad_request trace event, no
+ * response. Serialised with the prq thread.
  *
  * Context: any thread, not from a handler or page_response.
  * Return: descriptors consumed (>= 0), or -EINVAL for NULL.
@@ -484,8 +494,12 @@ int iopf_vtd_pump(struct iopf_vtd *vtd);
  * invalidation reaches the endpoint as an ATS Invalidate Request.
  *
  * Context: any thread.
- * Return: 0, -EINVAL (NULL, bad count, an unknown descriptor type: the
- * invalidation queue error, nothing after it runs).
+ * Return: 0, -EINVAL (NULL, bad count; or an invalid descriptor, the
+ * Invalidation Queue Error: nothing after it in @descs runs.
+ * A descriptor is invalid when its type is unknown, or when it is a
+ * page_grp_resp_dsc or an inv_wait_dsc with a reserved bit set, which
+ * iopf_vtd_page_grp_resp_decode() and iopf_vtd_inv_wait_decode() report as
+ * -EBADMSG), -EIO (the status write did not happen).
  */
 int iopf_vtd_qi_submit_sync(struct iopf_vtd *vtd,
 			    const struct iopf_vtd_desc *descs,
@@ -500,7 +514,8 @@ int iopf_vtd_qi_submit_sync(struct iopf_vtd *vtd,
  * @overflows: times PRO went from 0 to 1
  * @events: page request events (MSIs) delivered
  * @reported: requests reported to the core
- * @bad_requests: requests rejected by the prq thread
+ * @bad_requests: requests rejected by the prq thread, and ring slots it
+ *	skipped because they held no page_req_dsc
  * @bad_responses: INVALID responses the prq thread sent for them
  * @stop_markers: Stop Markers dropped by the prq thread
  * @pro_cleared: times the prq thread cleared PRO

@@ -202,7 +202,7 @@ void smmu_trace_response(struct iopf_smmuv3 *smmu, uint32_t from,
 void smmu_evtq_write_locked(struct iopf_smmuv3 *smmu,
 			    const struct iopf_smmuv3_event *evt);
 void smmu_stall_flush_locked(struct iopf_smmuv3 *smmu);
-void smmu_txn_run(struct iopf_smmuv3 *smmu, struct iopf_smmuv3_txn *txn);
+int smmu_txn_run(struct iopf_smmuv3 *smmu, struct iopf_smmuv3_txn *txn);
 void smmu_txn_put(struct iopf_smmuv3_txn *txn);
 void smmu_resume_locked(struct iopf_smmuv3 *smmu,
 			const struct iopf_smmuv3_cmd *cmd,

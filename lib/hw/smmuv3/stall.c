@@ -249,9 +249,10 @@ static void txn_complete_locked(struct iopf_smmuv3 *smmu,
 
 /*
  * Run (or re-run, after RESUME Retry) a transaction. No SMMU lock may be
- * held: the translation asks the core.
+ * held: the translation asks the core. Returns -ENODEV when no master uses
+ * the StreamID (the transaction is aborted with C_BAD_STREAMID), else 0.
  */
-void smmu_txn_run(struct iopf_smmuv3 *smmu, struct iopf_smmuv3_txn *txn)
+int smmu_txn_run(struct iopf_smmuv3 *smmu, struct iopf_smmuv3_txn *txn)
 {
 	struct iopf_device *dev = NULL;
 	struct smmu_master *master;
@@ -287,6 +288,7 @@ void smmu_txn_run(struct iopf_smmuv3 *smmu, struct iopf_smmuv3_txn *txn)
 		txn_complete_locked(smmu, txn, ret, stalls);
 	}
 	pthread_mutex_unlock(&smmu->hw_lock);
+	return known ? 0 : -ENODEV;
 }
 
 static void stag_release_locked(struct iopf_smmuv3 *smmu,
@@ -368,7 +370,7 @@ IOPF_EXPORT int iopf_smmuv3_dma(struct iopf_smmuv3 *smmu, uint32_t sid,
 				struct iopf_smmuv3_txn **out)
 {
 	struct iopf_smmuv3_txn *txn;
-	bool known;
+	int ret;
 
 	if (!smmu || pasid >> IOPF_PASID_BITS)
 		return -EINVAL;
@@ -387,17 +389,14 @@ IOPF_EXPORT int iopf_smmuv3_dma(struct iopf_smmuv3 *smmu, uint32_t sid,
 	CDS_INIT_LIST_HEAD(&txn->node);
 	CDS_INIT_LIST_HEAD(&txn->wait_node);
 
-	pthread_mutex_lock(&smmu->masters_lock);
-	known = smmu_find_master_locked(smmu, sid);
-	pthread_mutex_unlock(&smmu->masters_lock);
-
 	txn_trace(smmu, txn, "dma");
-	smmu_txn_run(smmu, txn);
-	if (out)
+	ret = smmu_txn_run(smmu, txn);
+	/* API convention: *out only on success, else the reference goes. */
+	if (out && !ret)
 		*out = txn;
 	else
 		smmu_txn_put(txn);
-	return known ? 0 : -ENODEV;
+	return ret;
 }
 
 IOPF_EXPORT int iopf_smmuv3_txn_info(struct iopf_smmuv3_txn *txn,

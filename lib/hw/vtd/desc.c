@@ -16,7 +16,7 @@
 #define PRQ_PASID_SHIFT 32
 #define PRQ_EXR		(1ull << 52)
 #define PRQ_PMR		(1ull << 53)
-#define PRQ_QW0_RSVD	(0xfe00ull | (0x3ffull << 54))
+#define PRQ_QW0_RSVD	(0xf0ull | 0xfe00ull | (0x3ffull << 54)) /* 7:4 too */
 #define PRQ_RDR		(1ull << 0)
 #define PRQ_WRR		(1ull << 1)
 #define PRQ_LPIG	(1ull << 2)
@@ -131,12 +131,17 @@ IOPF_EXPORT int iopf_vtd_page_req_encode(const struct iopf_vtd_page_req *f,
 	return 0;
 }
 
+/*
+ * The type is iopf_vtd_desc_type(), as everywhere else (the format helpers,
+ * the prq walk); bits 7:4, the rest of Linux's 8-bit type field, are then
+ * reserved bits like any other.
+ */
 IOPF_EXPORT int iopf_vtd_page_req_decode(const struct iopf_vtd_desc *desc,
 					 struct iopf_vtd_page_req *f)
 {
 	uint64_t qw0, qw1;
 
-	if (!desc || !f || (desc->qw[0] & 0xff) != IOPF_VTD_PAGE_REQ_TYPE)
+	if (!desc || !f || iopf_vtd_desc_type(desc) != IOPF_VTD_PAGE_REQ_TYPE)
 		return -EINVAL;
 	qw0 = desc->qw[0];
 	qw1 = desc->qw[1];
@@ -282,12 +287,24 @@ int vtd_dev_tlb_inv_target(const struct iopf_vtd_desc *desc, uint16_t *sid,
 	}
 }
 
+static int format_unknown(const struct iopf_vtd_desc *desc, char *buf,
+			  size_t len)
+{
+	return snprintf(buf, len, "unknown_dsc type=0x%x",
+			iopf_vtd_desc_type(desc));
+}
+
+/*
+ * The format helpers print what the decoders fill: -EBADMSG (reserved bits
+ * set) still fills every field, -EINVAL fills none.
+ */
 static int format_page_req(const struct iopf_vtd_desc *desc, char *buf,
 			   size_t len)
 {
 	struct iopf_vtd_page_req f;
 
-	iopf_vtd_page_req_decode(desc, &f);
+	if (iopf_vtd_page_req_decode(desc, &f) == -EINVAL)
+		return format_unknown(desc, buf, len);
 	return snprintf(buf, len,
 			"page_req_dsc rid=0x%04x pp=%d pasid=0x%x exe=%d pm=%d "
 			"rd=%d wr=%d "
@@ -302,7 +319,8 @@ static int format_grp_resp(const struct iopf_vtd_desc *desc, char *buf,
 {
 	struct iopf_vtd_page_grp_resp f;
 
-	iopf_vtd_page_grp_resp_decode(desc, &f);
+	if (iopf_vtd_page_grp_resp_decode(desc, &f) == -EINVAL)
+		return format_unknown(desc, buf, len);
 	return snprintf(
 		buf, len,
 		"page_grp_resp_dsc rid=0x%04x pp=%d pasid=0x%x prgi=%u rc=0x%x",
@@ -314,7 +332,8 @@ static int format_inv_wait(const struct iopf_vtd_desc *desc, char *buf,
 {
 	struct iopf_vtd_inv_wait f;
 
-	iopf_vtd_inv_wait_decode(desc, &f);
+	if (iopf_vtd_inv_wait_decode(desc, &f) == -EINVAL)
+		return format_unknown(desc, buf, len);
 	return snprintf(
 		buf, len, "inv_wait_dsc if=%d sw=%d fn=%d pd=%d data=0x%x",
 		f.intr, f.status_write, f.fence, f.prq_drain, f.status_data);
@@ -354,6 +373,6 @@ IOPF_EXPORT int iopf_vtd_desc_format(const struct iopf_vtd_desc *desc,
 					       PASID_MASK) :
 				0);
 	default:
-		return snprintf(buf, len, "unknown_dsc type=0x%x", type);
+		return format_unknown(desc, buf, len);
 	}
 }

@@ -222,6 +222,20 @@ static void prq_handle_one(struct iopf_vtd *vtd,
 	iopf_device_put(dev); /* Pair with iopf_device_find() */
 }
 
+/*
+ * A slot between PQH and PQT that holds no page_req_dsc (software moved
+ * PQT over slots the hardware never wrote): nothing to decode, nobody to
+ * answer. Skip it. A page_req_dsc with reserved bits set is handled as
+ * usual: Linux does not check them.
+ */
+static void prq_not_a_request(struct iopf_vtd *vtd)
+{
+	/* The hw_desc_out event just before carries the raw slot. */
+	vtd_stat_inc(vtd, VS_BAD_REQUESTS);
+	prq_trace(vtd, IOPF_TRACE_BAD_REQUEST, NULL, "not_page_request", -1,
+		  IOPF_ORIGIN_NONE, 0);
+}
+
 /* PRO: discard partial groups only once the ring is empty, then clear PRO. */
 static void prq_overflow(struct iopf_vtd *vtd)
 {
@@ -258,8 +272,10 @@ int vtd_prq_event(struct iopf_vtd *vtd)
 		vtd_trace_desc(vtd, IOPF_TRACE_HW_DESC_OUT, IOPF_LAYER_HW,
 			       IOPF_LAYER_DRIVER, &desc,
 			       (uint16_t)(desc.qw[0] >> 16));
-		iopf_vtd_page_req_decode(&desc, &f);
-		prq_handle_one(vtd, &f);
+		if (iopf_vtd_page_req_decode(&desc, &f) == -EINVAL)
+			prq_not_a_request(vtd);
+		else
+			prq_handle_one(vtd, &f);
 		head = (head + IOPF_VTD_DESC_SIZE) & mask;
 		handled++;
 	}
@@ -394,8 +410,8 @@ static bool prq_pending_for(struct iopf_vtd *vtd, uint16_t sid, uint32_t pasid)
 		/* The slot may be reused once the prq thread moves PQH: copy it under hw_lock. */
 		if (iopf_vtd_prq_read(vtd, head / IOPF_VTD_DESC_SIZE, &desc))
 			break;
-		iopf_vtd_page_req_decode(&desc, &f);
-		if (f.rid != sid)
+		if (iopf_vtd_page_req_decode(&desc, &f) == -EINVAL ||
+		    f.rid != sid)
 			continue;
 		if (pasid == IOPF_NO_PASID ?
 			    !f.pasid_present :

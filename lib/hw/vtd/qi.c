@@ -60,7 +60,11 @@ static int qi_run_inv_wait(struct iopf_vtd *vtd,
 	return 0;
 }
 
-/* What the hardware does with one descriptor. */
+/*
+ * What the hardware does with one descriptor. An unknown type and a
+ * reserved bit set (-EBADMSG from the decoders) are the same error to the
+ * hardware: an invalid descriptor, Invalidation Queue Error (-EINVAL).
+ */
 static int qi_run_one(struct iopf_vtd *vtd, const struct iopf_vtd_desc *desc)
 {
 	uint16_t sid;
@@ -69,9 +73,9 @@ static int qi_run_one(struct iopf_vtd *vtd, const struct iopf_vtd_desc *desc)
 
 	switch (iopf_vtd_desc_type(desc)) {
 	case IOPF_VTD_QI_PGRP_RESP_TYPE:
-		return qi_run_grp_resp(vtd, desc);
+		return qi_run_grp_resp(vtd, desc) ? -EINVAL : 0;
 	case IOPF_VTD_QI_IWD_TYPE:
-		return qi_run_inv_wait(vtd, desc);
+		return qi_run_inv_wait(vtd, desc) ? -EINVAL : 0;
 	case IOPF_VTD_QI_IOTLB_TYPE:
 	case IOPF_VTD_QI_EIOTLB_TYPE:
 		return 0; /* the model caches no translation */
