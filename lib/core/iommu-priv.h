@@ -218,24 +218,31 @@ struct iopf_pasid_dir {
 struct iopf_fault_param;
 
 struct iopf_device {
+	/*
+	 * What one report reads, first: the hash node and the match keys
+	 * (lookup), the reference, the routing entry and the fault param
+	 * (report), ctx and iommu (trace check, page_response). With a
+	 * random device per fault each cache line here is a miss.
+	 */
 	struct cds_lfht_node ht_node;
-	atomic_bool live; /* release-stored before publication */
 	struct iopf_ref ref;
-	struct rcu_head rcu;
-	struct iopf_ctx *ctx;
 	struct iopf_iommu *iommu;
-	struct cds_list_head iommu_node;
+	struct iopf_ctx *ctx;
+	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
+	_Atomic(struct iopf_attachment *) rid; /* RCU */
 	uint32_t id;
+	atomic_bool live; /* release-stored before publication */
+	_Atomic(struct iopf_pasid_dir *)
+		pasid_dir; /* RCU, at the first PASID attach */
 	uint32_t max_pasids;
+	/* cold */
+	struct rcu_head rcu;
+	struct cds_list_head iommu_node;
 	char *name;
 	void *drvdata;
 	pthread_mutex_t group_mutex;
 	struct cds_list_head attachments;
-	_Atomic(struct iopf_attachment *) rid; /* RCU */
-	_Atomic(struct iopf_pasid_dir *)
-		pasid_dir; /* RCU, at the first PASID attach */
 	pthread_mutex_t iommu_lock;
-	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
 	/*
 	 * The queue of the device's last fault param, kept (with a reference)
 	 * after iopf_queue_remove_device(): its work may still hold groups of
@@ -316,13 +323,11 @@ struct iopf_queue {
 };
 
 struct iopf_fault_param {
+	/* The report and answer paths: lock, users, queue, the four lists. */
 	pthread_mutex_t lock;
 	struct iopf_ref users;
-	struct rcu_head rcu;
-	struct iopf_device *dev; /* holds a device reference */
 	struct iopf_queue *queue; /* NULL once removed */
-	struct cds_list_head queue_list;
-	struct cds_list_head ctx_node;
+	atomic_uint nr_cached; /* written under lock, peeked without */
 	struct cds_list_head partial; /* struct iopf_fault_node */
 	struct cds_list_head faults; /* pending groups (pending_node) */
 	struct cds_list_head groups; /* every live group (live_node) */
@@ -332,7 +337,11 @@ struct iopf_fault_param {
 	 * worker without a trip through malloc's arenas.
 	 */
 	struct cds_list_head cache;
-	atomic_uint nr_cached; /* written under lock, peeked without */
+	struct iopf_device *dev; /* holds a device reference */
+	/* cold */
+	struct rcu_head rcu;
+	struct cds_list_head queue_list;
+	struct cds_list_head ctx_node;
 };
 
 #define IOPF_GROUP_CACHE 512

@@ -144,6 +144,12 @@ struct bench_results {
 	double baseline_devices_ratio; /* the same scaling, baseline */
 	double bytes_per_partial;
 	double bytes_per_group;
+	double vtd_manual_ns, vtd_manual_4p_ns; /* CPU ns per DMA */
+	double vtd_threaded_dps[2]; /* DMAs/s, E = 1, 2 endpoint threads */
+	double vtd_threaded_cpu_ns[2];
+	double vtd_manual_instr; /* per 1-page DMA */
+	/* 3-thread wake-up ring: unpinned, one CPU, across CPUs */
+	double vtd_ring_rps[3], vtd_ring_cpu_ns[3];
 	const char *instr_source; /* last: every double above starts as NaN */
 };
 
@@ -169,10 +175,13 @@ void bench_threads(const struct bench_opts *o, struct bench_results *r,
 		   bool threaded, bool floor, bool baseline);
 void bench_scale(const struct bench_opts *o, struct bench_results *r);
 void bench_instructions(const struct bench_opts *o, struct bench_results *r);
+/* VT-d PRQ + SVA: manual mode, then threaded (E = 1, 2 endpoints) */
+void bench_vtd(const struct bench_opts *o, struct bench_results *r);
 
 /* Internal mode for the callgrind re-run: @n groups, then exit. */
 int bench_inline_count(unsigned long n, bool lookup);
 int bench_baseline_inline_count(unsigned long n);
+int bench_vtd_manual_count(unsigned long n);
 /* The bench-suite test: 0 within budget, 1 over, 77 no valgrind. */
 int bench_check_budget(const struct bench_opts *o, double budget);
 

@@ -25,6 +25,9 @@
 
 #define N1 10000ul
 #define N2 60000ul
+/* A VT-d DMA runs ~5x the instructions of a group: fewer of them. */
+#define VTD_N1 2000ul
+#define VTD_N2 12000ul
 
 /* ---- hardware counters ----------------------------------------------------- */
 
@@ -57,6 +60,8 @@ static double perf_count(int fd, unsigned long n, int mode)
 		bench_floor_run(2, 2, n);
 	else if (mode == 5)
 		bench_baseline_run(2, 2, n);
+	else if (mode == 6)
+		bench_vtd_manual_count(n);
 	else
 		bench_inline_count(n, mode == 1);
 	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -68,11 +73,17 @@ static double perf_count(int fd, unsigned long n, int mode)
 /* ---- callgrind --------------------------------------------------------------- */
 
 /* Modes: 0 inline, 1 inline with RID lookup, 2 baseline inline, 3..5 the
- * threaded, floor and baseline runs with two reporters and two workers. */
+ * threaded, floor and baseline runs with two reporters and two workers,
+ * 6 VT-d DMAs in manual mode. */
 static const char *const mode_arg[] = {
-	"--inline-count", "--lookup-count", "--baseline-count",
-	"threaded",	  "floor",	    "baseline"
+	"--inline-count", "--lookup-count", "--baseline-count", "threaded",
+	"floor",	  "baseline",	    "--vtd-count"
 };
+
+static bool mt_mode(int mode)
+{
+	return mode >= 3 && mode <= 5;
+}
 
 /* Total instructions (Ir) of one run of this program under callgrind. */
 static double callgrind_count(const struct bench_opts *o, unsigned long n,
@@ -97,7 +108,7 @@ static double callgrind_count(const struct bench_opts *o, unsigned long n,
 
 		dup2(null, 1);
 		dup2(null, 2);
-		if (mode < 3)
+		if (!mt_mode(mode))
 			execlp(o->valgrind ? o->valgrind : "valgrind",
 			       "valgrind", "--tool=callgrind", outarg, o->self,
 			       mode_arg[mode], count, (char *)NULL);
@@ -128,12 +139,15 @@ static double callgrind_count(const struct bench_opts *o, unsigned long n,
 /* Instructions per group in @mode (see mode_arg). */
 static double per_group(const struct bench_opts *o, int perf_fd, int mode)
 {
+	unsigned long n1 = mode == 6 ? VTD_N1 : N1,
+		      n2 = mode == 6 ? VTD_N2 : N2;
+
 	if (perf_fd >= 0)
-		return (perf_count(perf_fd, N2, mode) -
-			perf_count(perf_fd, N1, mode)) /
-		       (double)(N2 - N1);
-	return (callgrind_count(o, N2, mode) - callgrind_count(o, N1, mode)) /
-	       (double)(N2 - N1);
+		return (perf_count(perf_fd, n2, mode) -
+			perf_count(perf_fd, n1, mode)) /
+		       (double)(n2 - n1);
+	return (callgrind_count(o, n2, mode) - callgrind_count(o, n1, mode)) /
+	       (double)(n2 - n1);
 }
 
 void bench_instructions(const struct bench_opts *o, struct bench_results *r)
@@ -163,6 +177,9 @@ void bench_instructions(const struct bench_opts *o, struct bench_results *r)
 	bench_row1("instr", "floor R=2, per record", "instr", r->floor_instr);
 	bench_row1("instr", "baseline R=2, per group", "instr",
 		   r->baseline_instr);
+	r->vtd_manual_instr = per_group(o, fd, 6);
+	bench_row1("instr", "VT-d manual 1-page DMA", "instr",
+		   r->vtd_manual_instr);
 	if (fd >= 0)
 		close(fd);
 }

@@ -90,6 +90,22 @@ static void print_json(const struct bench_opts *o,
 	json_num("inline_4page_ns_per_group", r->inline_4p_ns, true);
 	json_num("threaded_groups_per_s", r->threaded_gps[1], true);
 	json_num("baseline_groups_per_s", r->baseline_gps[1], true);
+	json_num("vtd_dma_per_s_manual",
+		 r->vtd_manual_ns > 0 ? 1e9 / r->vtd_manual_ns : NAN, true);
+	json_num("vtd_dma_4page_per_s_manual",
+		 r->vtd_manual_4p_ns > 0 ? 1e9 / r->vtd_manual_4p_ns : NAN,
+		 true);
+	json_num("vtd_dma_per_s_threaded", r->vtd_threaded_dps[1], true);
+	json_num("vtd_dma_per_s_threaded_e1", r->vtd_threaded_dps[0], true);
+	json_num("vtd_cpu_ns_per_dma_manual", r->vtd_manual_ns, true);
+	json_num("vtd_cpu_ns_per_dma_threaded", r->vtd_threaded_cpu_ns[1],
+		 true);
+	json_num("vtd_instructions_per_dma_manual", r->vtd_manual_instr, true);
+	json_num("vtd_wake_ring_rounds_per_s", r->vtd_ring_rps[0], true);
+	json_num("vtd_wake_ring_one_cpu_rounds_per_s", r->vtd_ring_rps[1],
+		 true);
+	json_num("vtd_wake_ring_across_cpus_rounds_per_s", r->vtd_ring_rps[2],
+		 true);
 	printf("\"runs\":%u,\"workers\":%u,", o->runs, o->workers);
 	bench_print_rows_json();
 	printf("}\n");
@@ -157,10 +173,11 @@ static int mt_count(const char *which, unsigned long n, unsigned int nr_rep)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: iopf-bench [--json] [--runs N] [--quick] "
-			"[--workers W] [--valgrind PATH] [--no-callgrind] "
-			"[--only inline,threaded,floor,baseline,scale,instr] "
-			"[--check-budget]\n");
+	fprintf(stderr,
+		"usage: iopf-bench [--json] [--runs N] [--quick] "
+		"[--workers W] [--valgrind PATH] [--no-callgrind] "
+		"[--only inline,threaded,floor,baseline,scale,vtd,instr] "
+		"[--check-budget]\n");
 	exit(2);
 }
 
@@ -194,6 +211,8 @@ int main(int argc, char **argv)
 			return bench_inline_count(strtoul(v, NULL, 0), true);
 		if (!strcmp(a, "--baseline-count") && v)
 			return bench_baseline_inline_count(strtoul(v, NULL, 0));
+		if (!strcmp(a, "--vtd-count") && v)
+			return bench_vtd_manual_count(strtoul(v, NULL, 0));
 		if (!strcmp(a, "--mt-count") && i + 3 < argc)
 			return mt_count(argv[i + 1],
 					strtoul(argv[i + 2], NULL, 0),
@@ -238,6 +257,8 @@ int main(int argc, char **argv)
 			      wanted(only, "floor"), wanted(only, "baseline"));
 	if (wanted(only, "scale"))
 		bench_scale(&o, &r);
+	if (wanted(only, "vtd"))
+		bench_vtd(&o, &r);
 	if (wanted(only, "instr"))
 		bench_instructions(&o, &r);
 	if (o.json)
