@@ -7,11 +7,13 @@
   check-scenarios.py svg     SIM DIR           well-formed XML, one arrow per event
   check-scenarios.py mermaid SIM DIR           a sequenceDiagram, one message per event
   check-scenarios.py threads SIM DIR           scenarios marked '# sim: threads' pass
-                                               with --threads 4
+                                               with --threads 4 (and 1), 'manual:'
+                                               lines skipped
   check-scenarios.py errors  SIM DIR           each bad scenario fails at its line
   check-scenarios.py fuzz    SIM DIR           truncated/garbled input: clean errors
   check-scenarios.py quotes  SIM GUIDE.md      every trace line the guide quotes is
-                                               in a golden trace or Mermaid output
+                                               in a golden trace or Mermaid output,
+                                               and every scenario has a lesson
   check-scenarios.py update  SIM DIR           rewrite the golden traces
 """
 import json
@@ -127,10 +129,11 @@ def check_threads(sim, d):
         with open(path) as f:
             if "# sim: threads" not in f.read():
                 continue
-        for _ in range(3):
-            p = run(sim, ["--threads", "4", path])
-            if p.returncode != 0:
-                sys.exit("%s --threads 4: exit %d\n%s" % (path, p.returncode, p.stderr.decode()))
+        for n in (4, 4, 4, 1):
+            p = run(sim, ["--threads", str(n), path])
+            if p.returncode != 0 or sanitizer_report(p):
+                sys.exit("%s --threads %d: exit %d\n%s" % (path, n, p.returncode,
+                                                         p.stderr.decode()))
         done += 1
     if not done:
         sys.exit("no scenario is marked '# sim: threads'")
@@ -240,6 +243,11 @@ def check_quotes(sim, guide):
             n += 1
     if n < 10:
         sys.exit("%s: only %d quoted lines found" % (guide, n))
+    with open(guide, encoding="utf-8") as f:
+        body = f.read()
+    for path in scenarios(d):  # every lesson has its section
+        if os.path.basename(path) not in body:
+            sys.exit("%s: no lesson links %s" % (guide, os.path.basename(path)))
 
 
 def main():

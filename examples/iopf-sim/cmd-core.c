@@ -4,6 +4,7 @@
  * detach, faults, and driving the queues (pump, flush, discard, remove).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,21 @@ static const struct sim_backend *find_backend(const char *name)
 	return NULL;
 }
 
+/* The fault queue a hardware model owns, as the queue "IOMMU-iopfq". */
+static int declare_queue(struct sim *sim, struct sim_obj *iommu,
+			 struct iopf_queue *queue)
+{
+	char name[64];
+	struct sim_obj *o;
+
+	snprintf(name, sizeof(name), "%s-iopfq", iommu->name);
+	o = sim_add(sim, SIM_QUEUE, name);
+	if (!o)
+		return -1;
+	o->ptr = queue;
+	return 0;
+}
+
 /* iommu NAME BACKEND [queue=QUEUE] [backend options] */
 static int cmd_iommu(struct sim *sim, struct sim_args *args)
 {
@@ -97,6 +113,8 @@ static int cmd_iommu(struct sim *sim, struct sim_args *args)
 		o->dead = true;
 		return sim_result(sim, ret);
 	}
+	if (b->queue && declare_queue(sim, o, b->queue(o)))
+		return -1;
 	if (q)
 		return sim_result(sim,
 				  iopf_iommu_set_queue(b->iommu(o), q->ptr));
@@ -154,7 +172,7 @@ static int cmd_device(struct sim *sim, struct sim_args *args)
 	if (!o)
 		return -1;
 	if (b->device_new)
-		ret = b->device_new(sim, io, &attr, args, &dev);
+		ret = b->device_new(sim, io, o, &attr, args, &dev);
 	else
 		ret = iopf_device_new(b->iommu(io), &attr, &dev);
 	if (ret > 0 || sim_done(sim, args))
@@ -379,44 +397,48 @@ static int cmd_fault(struct sim *sim, struct sim_args *args)
 	return sim_result(sim, iopf_report_device_fault(dev->ptr, &evt));
 }
 
-static void flush_all(struct sim *sim)
-{
-	for (struct sim_obj *o = sim->objs; o; o = o->next)
-		if (o->kind == SIM_DEVICE && !o->dead)
-			iopf_queue_flush_dev(o->ptr);
-}
-
 /*
- * pump [QUEUE] [max=N]: run queued work. In manual mode it runs up to N
- * items of QUEUE (or of every queue, oldest queue first, until none is
- * left); with worker threads it waits for the work of every device.
+ * pump [QUEUE|IOMMU] [max=N]: make things progress. In manual mode, with
+ * no argument: the drivers' threads of every hardware IOMMU and every
+ * queue, in turns, until nothing has work (with max=N: up to N queue
+ * items); with a queue: up to N of its items; with an IOMMU: its
+ * driver's threads and its fault queue until idle. With worker threads it
+ * waits until the hardware queues are empty and every device's fault
+ * work has run.
  */
 static int cmd_pump(struct sim *sim, struct sim_args *args)
 {
 	uint32_t max = UINT32_MAX;
-	struct sim_obj *q = NULL;
-	size_t ran = 0, n;
+	struct sim_obj *o = NULL;
+	const struct sim_backend *b;
+	long ran = 0;
+	int n = 0;
 
-	if (args->argc > 1 && !strchr(args->argv[1], '=') &&
-	    !(q = sim_get(sim, SIM_QUEUE, sim_pos(sim, args, 0, "queue"))))
-		return -1;
+	if (args->argc > 1 && !strchr(args->argv[1], '=')) {
+		o = sim_find(sim, sim_pos(sim, args, 0, "queue or iommu"));
+		if (!o || (o->kind != SIM_QUEUE && o->kind != SIM_IOMMU))
+			return sim_error(sim,
+					 "pump: no queue or iommu named "
+					 "'%s'",
+					 args->argv[1]);
+		if (!sim_get(sim, o->kind, o->name))
+			return -1;
+	}
 	if (sim_opt_u32(sim, args, "max", &max) || sim_done(sim, args))
 		return -1;
-	if (sim->threads) {
-		flush_all(sim);
-		return sim_result(sim, 0);
-	}
-	if (q)
-		return sim_result(sim, (long)iopf_queue_run(q->ptr, max));
-	do {
-		n = 0;
-		for (struct sim_obj *o = sim->objs; o && ran + n < max;
-		     o = o->next)
-			if (o->kind == SIM_QUEUE && !o->dead)
-				n += iopf_queue_run(o->ptr, max - ran - n);
+	if (sim->threads)
+		return sim_result(sim, sim_settle(sim));
+	if (!o)
+		return sim_result(sim, sim_pump_all(sim, max));
+	if (o->kind == SIM_QUEUE)
+		return sim_result(sim, (long)iopf_queue_run(o->ptr, max));
+	b = o->data;
+	if (!b->pump)
+		return sim_error(sim, "pump: iommu '%s' has nothing to pump",
+				 o->name);
+	while (ran < (long)max && (n = b->pump(sim, o)) > 0)
 		ran += n;
-	} while (n && ran < max);
-	return sim_result(sim, (long)ran);
+	return sim_result(sim, n < 0 ? n : ran);
 }
 
 /* flush DEVICE */

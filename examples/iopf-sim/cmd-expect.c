@@ -278,6 +278,10 @@ static const struct {
 #ifdef IOPF_SIM_CHANNEL
 	{ "readable", sim_expect_readable },
 #endif
+	{ "hw", sim_expect_hw },
+#ifdef IOPF_SIM_PCI
+	{ "device", sim_expect_device },
+#endif
 };
 
 static int cmd_expect(struct sim *sim, struct sim_args *args)

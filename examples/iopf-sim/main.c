@@ -46,7 +46,10 @@ const struct sim_backend *const sim_backends[] = {
 };
 
 static const struct sim_cmd *const cmd_tables[] = {
-	sim_core_cmds,	  sim_handler_cmds,
+	sim_core_cmds,	  sim_handler_cmds, sim_hw_cmds,
+#ifdef IOPF_SIM_PCI
+	sim_pci_cmds,
+#endif
 #ifdef IOPF_SIM_SVA
 	sim_sva_cmds,
 #endif
@@ -74,8 +77,10 @@ static const struct sim_cmd *lookup(const char *name)
 static void sim_sink(const struct iopf_trace_event *ev, void *priv)
 {
 	struct sim *sim = priv;
+	bool hidden;
 
 	pthread_mutex_lock(&sim->log_lock);
+	hidden = sim_hidden_event(sim, ev);
 	sim->events[ev->type < IOPF_TRACE_TYPE_MAX ? ev->type :
 						     IOPF_TRACE_TYPE_MAX]++;
 	if (ev->type == IOPF_TRACE_RESPONSE_SENT) {
@@ -103,7 +108,8 @@ static void sim_sink(const struct iopf_trace_event *ev, void *priv)
 		}
 	}
 	pthread_mutex_unlock(&sim->log_lock);
-	iopf_trace_format_sink(ev, sim->fmt);
+	if (!hidden)
+		iopf_trace_format_sink(ev, sim->fmt);
 }
 
 /* A command that failed must be followed by "expect ret". */
@@ -150,8 +156,20 @@ static int run_line(struct sim *sim, char *line)
 	char copy[LINE_MAX_LEN + 1];
 	const struct sim_cmd *cmd;
 	struct sim_args args;
+	bool manual;
+	char *p;
 
+	/*
+	 * "manual: LINE" runs only in manual mode (it checks an ordering
+	 * --threads cannot promise); the prefix is blanked, the echo keeps it.
+	 */
+	p = line + strspn(line, " \t");
+	manual = !strncmp(p, "manual:", 7) && (p[7] == ' ' || p[7] == '\t');
+	if (manual && sim->threads)
+		return 0;
 	snprintf(copy, sizeof(copy), "%s", line);
+	if (manual)
+		memset(p, ' ', 7);
 	if (sim_tokenize(sim, line, &args))
 		return -1;
 	if (!args.argc)
@@ -303,6 +321,7 @@ static int teardown(struct sim *sim)
 	}
 	sim_attaches_free(sim);
 	sim_objs_free(sim);
+	sim_hidden_free(sim);
 	if (sim->fmt) {
 		ret = iopf_trace_formatter_finish(sim->fmt);
 		iopf_trace_formatter_free(sim->fmt);

@@ -4,8 +4,9 @@
  * and prints the trace. Internal interfaces of the program.
  *
  * The scenario runs in the main thread. With --threads N, fault queues get
- * worker threads, so handlers and the trace sink also run on those; the
- * state they touch (held groups, the response log) has its own locks.
+ * worker threads and hardware models their driver threads, so handlers
+ * and the trace sink also run on those; the state they touch (held
+ * groups, the response log, hidden devices) has its own locks.
  */
 #ifndef IOPF_SIM_H
 #define IOPF_SIM_H
@@ -21,6 +22,7 @@
 #define SIM_MAX_TOKENS 32
 
 struct sim;
+struct iopf_pci_endpoint;
 
 /* Kinds of named objects a scenario declares. */
 enum sim_kind {
@@ -61,18 +63,57 @@ struct sim_cmd {
 };
 
 /*
+ * A statistic a backend or an endpoint shows to "expect": writes the value
+ * of @key into @buf (a number in decimal, "yes"/"no", or a word) and
+ * returns 0, or -ENOENT for a key it does not know.
+ */
+typedef int (*sim_stat_fn)(struct sim_obj *obj, const char *key, char *buf,
+			   size_t len);
+
+/* What a device of a hardware backend keeps (struct sim_obj.data). */
+struct sim_dev {
+	struct sim_obj *iommu;
+	struct iopf_pci_endpoint *ep; /* a PCIe function with PRI, or NULL */
+	uint32_t id;
+	void *hw; /* the backend's own (an SMMUv3 transaction, ...) */
+	void (*hw_release)(void *hw);
+};
+
+/*
  * A hardware backend of "iommu NAME BACKEND ...": how to create the
- * IOMMU, how to create a device on it, and the backend's own commands.
+ * IOMMU, how to create a device on it, how to make its hardware queues
+ * progress, and the backend's own commands. create and device_new
+ * return 0, a negative errno from the library (the scenario may expect
+ * it), or 1 after reporting a syntax error with sim_error().
  */
 struct sim_backend {
 	const char *name;
 	int (*create)(struct sim *sim, struct sim_obj *obj,
 		      struct sim_args *args);
 	struct iopf_iommu *(*iommu)(struct sim_obj *obj);
-	/* optional: create a device; NULL uses iopf_device_new() */
+	/* optional: the fault queue the model owns, declared "NAME-iopfq" */
+	struct iopf_queue *(*queue)(struct sim_obj *obj);
+	/*
+	 * optional: create a device (@dev is its object, for @dev->data);
+	 * NULL uses iopf_device_new()
+	 */
 	int (*device_new)(struct sim *sim, struct sim_obj *iommu,
+			  struct sim_obj *dev,
 			  const struct iopf_device_attr *attr,
 			  struct sim_args *args, struct iopf_device **out);
+	/*
+	 * optional, manual mode: run the driver's threads once in the
+	 * caller (prq thread, event/PRI threads, PPR interrupt); return the
+	 * steps done, 0 when idle
+	 */
+	int (*pump)(struct sim *sim, struct sim_obj *iommu);
+	/* optional, threaded mode: true when no hardware queue holds work */
+	bool (*idle)(struct sim_obj *iommu);
+	/* optional: a DMA by a device without a PCIe endpoint */
+	int (*dma)(struct sim *sim, struct sim_obj *dev, uint32_t pasid,
+		   uint64_t addr, uint32_t perm, bool nowait);
+	sim_stat_fn stat; /* optional: "expect hw IOMMU key=value" */
+	sim_stat_fn dev_stat; /* optional: "expect device DEV key=value" */
 	const struct sim_cmd *cmds; /* NULL-terminated, or NULL */
 };
 
@@ -105,6 +146,17 @@ struct sim {
 	size_t nr_resp, max_resp;
 	uint64_t events[IOPF_TRACE_TYPE_MAX + 1];
 	bool log_nomem;
+	/* "hide DEVICE": events of these devices are counted, not shown */
+	struct sim_hidden *hidden;
+	struct sim_hidden *hidden_last; /* the previous event's, or NULL */
+};
+
+struct sim_hidden {
+	struct sim_hidden *next;
+	char *dev; /* device name */
+	char *iommu; /* its IOMMU's name */
+	uint32_t id;
+	uint64_t nr; /* events not shown */
 };
 
 /* parse.c */
@@ -149,5 +201,27 @@ void sim_domains_drop_groups(struct sim *sim);
 int sim_run_file(struct sim *sim, FILE *in);
 int sim_expect_readable(struct sim *sim,
 			struct sim_args *args); /* cmd-channel.c */
+
+/* hardware (backend-hw.c, cmd-pci.c) */
+extern const struct sim_cmd sim_hw_cmds[];
+extern const struct sim_cmd sim_pci_cmds[];
+struct sim_dev *sim_dev_of(struct sim *sim, struct sim_obj *dev);
+struct sim_dev *sim_hw_dev_new(struct sim *sim, struct sim_obj *iommu,
+			       struct sim_obj *dev, uint32_t id);
+int sim_endpoint_new(struct sim *sim, struct sim_obj *dev,
+		     struct sim_args *args, uint32_t id,
+		     struct iopf_pci_endpoint **out);
+int sim_expect_stats(struct sim *sim, struct sim_args *args,
+		     struct sim_obj *obj, sim_stat_fn fn);
+int sim_stat_u64(char *buf, size_t len, uint64_t v);
+int sim_stat_bool(char *buf, size_t len, bool v);
+int sim_expect_hw(struct sim *sim, struct sim_args *args);
+int sim_expect_device(struct sim *sim, struct sim_args *args);
+struct sim_obj *sim_backend_iommu(struct sim *sim, struct sim_args *args,
+				  const struct sim_backend *b);
+long sim_pump_all(struct sim *sim, uint32_t max);
+int sim_settle(struct sim *sim);
+bool sim_hidden_event(struct sim *sim, const struct iopf_trace_event *ev);
+void sim_hidden_free(struct sim *sim);
 
 #endif /* IOPF_SIM_H */
