@@ -4,8 +4,10 @@
  * records, interleaved with faults, attach, detach, replace, domain and
  * channel churn and (with fault injection) failed allocations.
  *
- * The target keeps a model of the cookies the program holds (each with the
- * attach handle its group was routed to) and checks every result exactly:
+ * The target keeps a model of the groups delivered and not read yet (each
+ * with the attach handle it was routed to when it was reported: a later
+ * attach does not move it) and of the cookies the program holds, and
+ * checks every result exactly:
  * -ESPIPE for a count that is not a multiple of the record, -EFAULT for a
  * NULL buffer, a read returns whole groups (partials first, the last-page
  * request last, one fresh cookie per group), a write consumes records up
@@ -27,6 +29,7 @@
 #define NR_DOMS	    2
 #define NR_HANDLES  6
 #define MAX_COOKIES 256
+#define MAX_UNREAD  1024
 #define MAX_OPS	    1024
 #define MAX_PASIDS  8
 #define BUF_SIZE    4096
@@ -52,6 +55,14 @@ struct fz_cookie {
 	struct fz_handle *handle;
 };
 
+/* A group on the deliver list, as the model sees it: its last fault. */
+struct fz_unread {
+	unsigned int dev;
+	uint32_t flags, pasid, grpid, perm;
+	uint64_t addr;
+	struct fz_handle *handle;
+};
+
 struct fz {
 	struct fz_in in;
 	struct inv *inv;
@@ -64,6 +75,9 @@ struct fz {
 	struct fz_handle handle[NR_HANDLES];
 	struct fz_cookie held[MAX_COOKIES];
 	size_t nr_held;
+	struct fz_unread unread[MAX_UNREAD];
+	size_t nr_unread;
+	uint64_t answered_tag; /* the last fault page_response answered */
 	union {
 		struct iopf_user_fault rec[BUF_SIZE / REC + 1];
 		struct iopf_user_response resp[BUF_SIZE / RESP];
@@ -77,6 +91,7 @@ static void fz_page_response(struct iopf_device *dev,
 {
 	struct fz *f = iopf_iommu_drvdata(iopf_device_iommu(dev));
 
+	f->answered_tag = inv_fault_tag(evt);
 	inv_responded(f->inv, iopf_device_id(dev), evt, msg);
 }
 
@@ -95,6 +110,14 @@ static void fz_cookie_drop(struct fz *f, struct fz_cookie *c)
 	*c = f->held[--f->nr_held];
 }
 
+/* Forget @n unread groups from @at on: read, or answered by the core. */
+static void fz_unread_drop(struct fz *f, size_t at, size_t n)
+{
+	memmove(&f->unread[at], &f->unread[at + n],
+		(f->nr_unread - at - n) * sizeof(f->unread[0]));
+	f->nr_unread -= n;
+}
+
 /* A handle is gone: its unanswered groups were answered INVALID. */
 static void fz_handle_dead(struct fz *f, struct fz_handle *fh)
 {
@@ -102,6 +125,12 @@ static void fz_handle_dead(struct fz *f, struct fz_handle *fh)
 	for (size_t i = 0; i < f->nr_held;) {
 		if (f->held[i].handle == fh)
 			fz_cookie_drop(f, &f->held[i]);
+		else
+			i++;
+	}
+	for (size_t i = 0; i < f->nr_unread;) {
+		if (f->unread[i].handle == fh)
+			fz_unread_drop(f, i, 1);
 		else
 			i++;
 	}
@@ -125,26 +154,75 @@ static void fz_reconcile(struct fz *f)
 }
 
 /*
- * The handle a group was routed to, from its last fault: what the core's
- * find_fault_handler() picks. A group still waiting or held belongs to an
- * attachment that is still installed.
+ * The handle a last-page request is routed to now, as the core's
+ * find_fault_handler() picks it, or NULL (the report answers it itself).
  */
 static struct fz_handle *fz_route(struct fz *f, unsigned int v,
-				  const struct iopf_user_fault *last)
+				  const struct iopf_fault *evt)
 {
 	struct iopf_attach_handle *h = NULL;
-	bool pv = last->flags & IOPF_FAULT_PAGE_REQUEST_PASID_VALID;
+	bool pv = evt->prm.flags & IOPF_FAULT_PAGE_REQUEST_PASID_VALID;
 
-	if (!pv)
-		FZ_CHECK(iopf_attach_handle_get(f->dev[v], IOPF_NO_PASID,
-						IOPF_DOMAIN_ANY, &h) == 0);
-	else if (iopf_attach_handle_get(f->dev[v], last->pasid, IOPF_DOMAIN_ANY,
-					&h))
+	if (!pv) {
+		if (iopf_attach_handle_get(f->dev[v], IOPF_NO_PASID,
+					   IOPF_DOMAIN_ANY, &h))
+			return NULL;
+	} else if (iopf_attach_handle_get(f->dev[v], evt->prm.pasid,
+					  IOPF_DOMAIN_ANY, &h)) {
 		/* The user PASID table fallback (IOMMU 1). */
-		FZ_CHECK(v == 1 &&
-			 iopf_attach_handle_get(f->dev[v], IOPF_NO_PASID,
-						IOPF_DOMAIN_NESTED, &h) == 0);
+		if (v != 1 || iopf_attach_handle_get(f->dev[v], IOPF_NO_PASID,
+						     IOPF_DOMAIN_NESTED, &h))
+			return NULL;
+	}
 	return container_of(h, struct fz_handle, h);
+}
+
+/*
+ * A last-page request was accepted: unless the report answered it (a
+ * failed allocation aborts the group), the group waits on the deliver
+ * list for the handle it was routed to.
+ */
+static void fz_unread_add(struct fz *f, unsigned int v,
+			  const struct iopf_fault *evt, struct fz_handle *fh)
+{
+	struct fz_unread *u;
+
+	if (!fh || f->answered_tag == inv_fault_tag(evt))
+		return;
+	FZ_CHECK(fh->live && f->nr_unread < MAX_UNREAD);
+	u = &f->unread[f->nr_unread++];
+	u->dev = v;
+	u->flags = evt->prm.flags;
+	u->pasid = evt->prm.pasid;
+	u->grpid = evt->prm.grpid;
+	u->perm = evt->prm.perm;
+	u->addr = evt->prm.addr;
+	u->handle = fh;
+}
+
+/*
+ * The handle of a group just read, from its last record: the oldest
+ * matching unread group (the deliver list is FIFO, so every older one was
+ * read or answered already). It must still be installed.
+ */
+static struct fz_handle *fz_unread_take(struct fz *f, unsigned int v,
+					const struct iopf_user_fault *last)
+{
+	struct fz_handle *fh;
+
+	for (size_t i = 0; i < f->nr_unread; i++) {
+		const struct fz_unread *u = &f->unread[i];
+
+		if (u->dev != v || u->flags != last->flags ||
+		    u->pasid != last->pasid || u->grpid != last->grpid ||
+		    u->perm != last->perm || u->addr != last->addr)
+			continue;
+		fh = u->handle;
+		fz_unread_drop(f, 0, i + 1);
+		return fh;
+	}
+	FZ_CHECK(!"a group read was never delivered");
+	return NULL;
 }
 
 /* ---- operations ---------------------------------------------------------- */
@@ -231,6 +309,7 @@ static void op_report(struct fz *f)
 	unsigned int v = fz_below(&f->in, NR_DEVS);
 	uint8_t shape = fz_u8(&f->in);
 	struct iopf_fault evt = { .type = IOPF_FAULT_PAGE_REQ };
+	struct fz_handle *fh;
 	int ret;
 
 	evt.prm.flags = shape & 7;
@@ -243,9 +322,12 @@ static void op_report(struct fz *f)
 	if (!f->dev[v])
 		return;
 	inv_tag(f->inv, &evt);
+	fh = fz_route(f, v, &evt);
 	ret = iopf_report_device_fault(f->dev[v], &evt);
 	FZ_RET(ret, 0, -EINVAL, -ENOMEM);
 	inv_reported(f->inv, DEV_ID(v), &evt, ret);
+	if (!ret && (evt.prm.flags & IOPF_FAULT_PAGE_REQUEST_LAST_PAGE))
+		fz_unread_add(f, v, &evt, fh);
 }
 
 static bool fz_readable(struct fz *f)
@@ -282,7 +364,7 @@ static void fz_take_groups(struct fz *f, size_t bytes)
 		FZ_CHECK(f->nr_held < MAX_COOKIES);
 		f->held[f->nr_held].cookie = g->cookie;
 		f->held[f->nr_held].handle =
-			fz_route(f, fz_dev_index(g->dev_id), &r[i]);
+			fz_unread_take(f, fz_dev_index(g->dev_id), &r[i]);
 		FZ_CHECK(f->held[f->nr_held].handle->live);
 		f->nr_held++;
 		start = i + 1;
@@ -450,6 +532,7 @@ static void op_objects(struct fz *f)
 		return;
 	/* Everything it held was answered: no cookie lives on. */
 	f->nr_held = 0;
+	f->nr_unread = 0;
 	f->ch = NULL;
 	fz_channel_new(f);
 	for (d = 0; d < NR_DOMS; d++)

@@ -146,6 +146,14 @@ static void fz_attach(struct fz_vtd *f, unsigned int v)
 {
 	int ret;
 
+	if (!f->dev[v]) {
+		/* Its creation failed (fault injection): a NULL argument. */
+		FZ_CHECK(iopf_attach_device(f->dom, NULL, &f->rid_h[v]) ==
+			 -EINVAL);
+		FZ_CHECK(iopf_attach_device_pasid(f->dom, NULL, 1,
+						  &f->pasid_h[v]) == -EINVAL);
+		return;
+	}
 	ret = iopf_attach_device(f->dom, f->dev[v], &f->rid_h[v]);
 	FZ_CHECK(ret == 0 || ret == -EBUSY || ret == -ENOMEM || ret == -ENODEV);
 	ret = iopf_attach_device_pasid(f->dom, f->dev[v], 1, &f->pasid_h[v]);

@@ -218,7 +218,8 @@ int iopf_vtd_page_req_encode(const struct iopf_vtd_page_req *f,
 /**
  * iopf_vtd_page_req_decode() - read a page_req_dsc
  * @desc: the descriptor
- * @f: the fields
+ * @f: the fields; wholly overwritten (padding zeroed) unless -EINVAL,
+ *     so two decodes compare equal with memcmp()
  *
  * Context: any thread.
  * Return: 0; -EINVAL (NULL, iopf_vtd_desc_type() is not 1: @f untouched);
@@ -241,7 +242,8 @@ int iopf_vtd_page_grp_resp_encode(const struct iopf_vtd_page_grp_resp *f,
 /**
  * iopf_vtd_page_grp_resp_decode() - read a page_grp_resp_dsc
  * @desc: the descriptor
- * @f: the fields
+ * @f: the fields; wholly overwritten (padding zeroed) unless -EINVAL,
+ *     so two decodes compare equal with memcmp()
  *
  * Context: any thread.
  * Return: 0, -EINVAL (NULL, wrong type: @f untouched), -EBADMSG (reserved
@@ -264,7 +266,8 @@ int iopf_vtd_inv_wait_encode(const struct iopf_vtd_inv_wait *f,
 /**
  * iopf_vtd_inv_wait_decode() - read an inv_wait_dsc
  * @desc: the descriptor
- * @f: the fields
+ * @f: the fields; wholly overwritten (padding zeroed) unless -EINVAL,
+ *     so two decodes compare equal with memcmp()
  *
  * Context: any thread.
  * Return: 0, -EINVAL (NULL, wrong type: @f untouched), -EBADMSG (reserved

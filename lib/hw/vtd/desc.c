@@ -145,6 +145,8 @@ IOPF_EXPORT int iopf_vtd_page_req_decode(const struct iopf_vtd_desc *desc,
 		return -EINVAL;
 	qw0 = desc->qw[0];
 	qw1 = desc->qw[1];
+	/* Padding too, as the other backends' decoders: memcmp() may compare. */
+	memset(f, 0, sizeof(*f));
 	f->pasid_present = qw0 & PRQ_PP;
 	f->rid = (uint16_t)(qw0 >> PRQ_RID_SHIFT);
 	f->pasid = (uint32_t)((qw0 >> PRQ_PASID_SHIFT) & PASID_MASK);
@@ -186,6 +188,7 @@ IOPF_EXPORT int iopf_vtd_page_grp_resp_decode(const struct iopf_vtd_desc *desc,
 	    iopf_vtd_desc_type(desc) != IOPF_VTD_QI_PGRP_RESP_TYPE)
 		return -EINVAL;
 	qw0 = desc->qw[0];
+	memset(f, 0, sizeof(*f));
 	f->pasid_present = qw0 & PGRP_PP;
 	f->resp_code = (uint8_t)((qw0 >> PGRP_RC_SHIFT) & 0xf);
 	f->rid = (uint16_t)(qw0 >> DID_SHIFT);
@@ -220,6 +223,7 @@ IOPF_EXPORT int iopf_vtd_inv_wait_decode(const struct iopf_vtd_desc *desc,
 	if (!desc || !f || iopf_vtd_desc_type(desc) != IOPF_VTD_QI_IWD_TYPE)
 		return -EINVAL;
 	qw0 = desc->qw[0];
+	memset(f, 0, sizeof(*f));
 	f->intr = qw0 & IWD_IF;
 	f->status_write = qw0 & IWD_SW;
 	f->fence = qw0 & IWD_FN;
