@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -29,11 +30,13 @@
 #include "fixtures.h"
 #include "invariants.h"
 
-#define NR_DEVS	     64
-#define NR_REPORTERS 4
-#define NR_CHURNERS  2
-#define NR_GROUPS    5000 /* per reporter */
-#define PASID	     1
+#define NR_DEVS	       64
+#define NR_REPORTERS   4
+#define NR_CHURNERS    2
+#define NR_GROUPS      5000 /* per reporter */
+#define MIN_CHURN      100 /* churn operations spread over the reports */
+#define MAX_PACE_SPINS 100000 /* at most ~10 s of pacing per reporter */
+#define PASID	       1
 
 struct stress {
 	struct iopf_ctx *ctx;
@@ -114,12 +117,29 @@ static void report_one(struct stress *s, unsigned int d, uint32_t flags,
 	inv_reported(s->inv, iopf_device_id(s->dev[d]), &evt, ret);
 }
 
+/*
+ * Attach and detach wait for grace periods, so they are far slower than
+ * reports: pace the reporters so that at least MIN_CHURN churn operations
+ * are spread over the run (bounded, so a slow machine still finishes).
+ */
+static void pace(struct stress *s, unsigned int i, unsigned int *spins)
+{
+	unsigned int want = i * MIN_CHURN / NR_GROUPS;
+
+	while (atomic_load(&s->churn_ops) < want && *spins < MAX_PACE_SPINS) {
+		(*spins)++;
+		usleep(100);
+	}
+}
+
 static void *reporter(void *arg)
 {
 	struct worker *w = arg;
 	struct stress *s = w->s;
+	unsigned int spins = 0;
 
 	for (unsigned int i = 0; i < NR_GROUPS; i++) {
+		pace(s, i, &spins);
 		unsigned int d = (w->id * 17 + i * 7) % NR_DEVS;
 		uint32_t pv = i & 1 ? FX_PV : 0;
 		uint32_t grpid = (w->id << 8) | (i & 0xff);
