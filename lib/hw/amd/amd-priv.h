@@ -5,10 +5,10 @@
  * Lock order (outer first):
  *   amd->ppr_mutex     (driver: one PPR-log consumer at a time)
  *   amd->cmd_mutex     (driver: one command issuer at a time)
- *   amd->ports_lock    (PCIe endpoints; held while delivering a response)
+ *   amd->ports.lock    (PCIe endpoints; held while delivering a response)
  *   amd->devs_lock     (the device table)
  *   amd->hw_lock       (registers, the PPR log, the command buffer)
- * No model lock but ppr_mutex/cmd_mutex/ports_lock is held while calling
+ * No model lock but ppr_mutex/cmd_mutex/ports.lock is held while calling
  * into the core or out to an endpoint.
  */
 #ifndef IOPF_HW_AMD_PRIV_H
@@ -23,6 +23,7 @@
 #include <iopf/hw/amd.h>
 #include <iopf/trace.h>
 
+#include "hw/pci/port-table.h"
 #include "iommu-priv.h"
 
 #define AMD_PPR_DEFAULT_ENTRIES 512
@@ -93,8 +94,7 @@ struct iopf_amd {
 	struct cds_list_head devs;
 
 	/* root port */
-	pthread_mutex_t ports_lock;
-	struct cds_list_head ports;
+	struct iopf_pci_port_table ports;
 
 	/* driver */
 	pthread_mutex_t ppr_mutex;

@@ -70,7 +70,7 @@ static void amd_release(struct iopf_amd *amd)
 	iopf_mfree(amd->cmd_buf);
 	pthread_mutex_destroy(&amd->hw_lock);
 	pthread_mutex_destroy(&amd->devs_lock);
-	pthread_mutex_destroy(&amd->ports_lock);
+	iopf_pci_port_table_destroy(&amd->ports);
 	pthread_mutex_destroy(&amd->ppr_mutex);
 	pthread_mutex_destroy(&amd->cmd_mutex);
 	pthread_cond_destroy(&amd->irq_cond);
@@ -120,12 +120,11 @@ static int amd_alloc(const struct iopf_amd_attr *a, struct iopf_amd **out)
 		return -ENOMEM;
 	pthread_mutex_init(&amd->hw_lock, NULL);
 	pthread_mutex_init(&amd->devs_lock, NULL);
-	pthread_mutex_init(&amd->ports_lock, NULL);
+	iopf_pci_port_table_init(&amd->ports);
 	pthread_mutex_init(&amd->ppr_mutex, NULL);
 	pthread_mutex_init(&amd->cmd_mutex, NULL);
 	pthread_cond_init(&amd->irq_cond, NULL);
 	CDS_INIT_LIST_HEAD(&amd->devs);
-	CDS_INIT_LIST_HEAD(&amd->ports);
 	amd->prg_response = a->prg_response;
 	amd->endpoint_priv = a->endpoint_priv;
 	amd->irq_before_entry = a->irq_before_entry;

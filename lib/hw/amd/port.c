@@ -5,27 +5,18 @@
  * COMPLETE_PPR_REQUEST. The DeviceID is the Requester ID.
  */
 #include <errno.h>
+#include <stddef.h>
 
 #include <iopf/hw/pci.h>
 
 #include "amd-priv.h"
 
 struct amd_port {
-	struct cds_list_head node;
+	struct iopf_pci_port base; /* first: the table frees through it */
 	struct iopf_amd *amd;
-	struct iopf_pci_endpoint *ep;
-	uint16_t rid;
 };
 
-static struct amd_port *port_find_locked(struct iopf_amd *amd, uint16_t rid)
-{
-	struct amd_port *port;
-
-	cds_list_for_each_entry(port, &amd->ports, node)
-		if (port->rid == rid)
-			return port;
-	return NULL;
-}
+_Static_assert(offsetof(struct amd_port, base) == 0, "freed as its base");
 
 static int port_translate(void *priv, uint16_t rid, bool pasid_present,
 			  uint32_t pasid, uint64_t addr, uint32_t perm)
@@ -79,13 +70,9 @@ static int port_pump(void *priv)
 static void port_unplug(void *priv, struct iopf_pci_endpoint *ep)
 {
 	struct amd_port *port = priv;
-	struct iopf_amd *amd = port->amd;
 
 	(void)ep;
-	pthread_mutex_lock(&amd->ports_lock);
-	cds_list_del(&port->node);
-	pthread_mutex_unlock(&amd->ports_lock);
-	iopf_mfree(port);
+	iopf_pci_port_table_unplug(&port->base);
 }
 
 void amd_port_deliver(struct iopf_amd *amd, const struct amd_prg_resp *r)
@@ -97,13 +84,8 @@ void amd_port_deliver(struct iopf_amd *amd, const struct amd_prg_resp *r)
 		.prgi = r->prgi,
 		.code = r->code,
 	};
-	struct amd_port *port;
 
-	pthread_mutex_lock(&amd->ports_lock);
-	port = port_find_locked(amd, r->devid);
-	if (port)
-		iopf_pci_prg_response(port->ep, &resp);
-	pthread_mutex_unlock(&amd->ports_lock);
+	iopf_pci_port_table_respond(&amd->ports, r->devid, &resp);
 }
 
 /* Linux reads pri_tlp from the function's PRG Response PASID Required bit. */
@@ -136,22 +118,12 @@ IOPF_EXPORT int iopf_amd_connect(struct iopf_amd *amd,
 	if (!port)
 		return -ENOMEM;
 	port->amd = amd;
-	port->ep = ep;
-	port->rid = iopf_pci_endpoint_rid(ep);
 	if (!amd->threads)
 		ops.pump = port_pump;
 
-	pthread_mutex_lock(&amd->ports_lock);
-	ret = port_find_locked(amd, port->rid) ?
-		      -EEXIST :
-		      iopf_pci_endpoint_connect(ep, &ops, port);
-	if (ret) {
-		pthread_mutex_unlock(&amd->ports_lock);
-		iopf_mfree(port);
+	ret = iopf_pci_port_table_connect(&amd->ports, &port->base, ep, &ops);
+	if (ret)
 		return ret;
-	}
-	cds_list_add_tail(&port->node, &amd->ports);
-	pthread_mutex_unlock(&amd->ports_lock);
 	port_set_pri_tlp(amd, ep);
 	return 0;
 }
@@ -159,32 +131,12 @@ IOPF_EXPORT int iopf_amd_connect(struct iopf_amd *amd,
 IOPF_EXPORT int iopf_amd_disconnect(struct iopf_amd *amd,
 				    struct iopf_pci_endpoint *ep)
 {
-	struct amd_port *port;
-
 	if (!amd || !ep)
 		return -EINVAL;
-	pthread_mutex_lock(&amd->ports_lock);
-	port = port_find_locked(amd, iopf_pci_endpoint_rid(ep));
-	if (!port || port->ep != ep) {
-		pthread_mutex_unlock(&amd->ports_lock);
-		return -ENOENT;
-	}
-	cds_list_del(&port->node);
-	iopf_pci_endpoint_disconnect(ep);
-	pthread_mutex_unlock(&amd->ports_lock);
-	iopf_mfree(port);
-	return 0;
+	return iopf_pci_port_table_disconnect(&amd->ports, ep);
 }
 
 void amd_ports_release(struct iopf_amd *amd)
 {
-	struct amd_port *port, *tmp;
-
-	pthread_mutex_lock(&amd->ports_lock);
-	cds_list_for_each_entry_safe(port, tmp, &amd->ports, node) {
-		cds_list_del(&port->node);
-		iopf_pci_endpoint_disconnect(port->ep);
-		iopf_mfree(port);
-	}
-	pthread_mutex_unlock(&amd->ports_lock);
+	iopf_pci_port_table_release(&amd->ports);
 }

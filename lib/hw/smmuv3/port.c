@@ -6,28 +6,18 @@
  * its Requester ID.
  */
 #include <errno.h>
+#include <stddef.h>
 
 #include <iopf/hw/pci.h>
 
 #include "smmuv3-priv.h"
 
 struct smmu_port {
-	struct cds_list_head node;
+	struct iopf_pci_port base; /* first: the table frees through it */
 	struct iopf_smmuv3 *smmu;
-	struct iopf_pci_endpoint *ep;
-	uint16_t rid;
 };
 
-static struct smmu_port *port_find_locked(struct iopf_smmuv3 *smmu,
-					  uint32_t rid)
-{
-	struct smmu_port *port;
-
-	cds_list_for_each_entry(port, &smmu->ports, node)
-		if (port->rid == rid)
-			return port;
-	return NULL;
-}
+_Static_assert(offsetof(struct smmu_port, base) == 0, "freed as its base");
 
 static int port_translate(void *priv, uint16_t rid, bool pasid_present,
 			  uint32_t pasid, uint64_t addr, uint32_t perm)
@@ -81,13 +71,9 @@ static int port_pump(void *priv)
 static void port_unplug(void *priv, struct iopf_pci_endpoint *ep)
 {
 	struct smmu_port *port = priv;
-	struct iopf_smmuv3 *smmu = port->smmu;
 
 	(void)ep;
-	pthread_mutex_lock(&smmu->ports_lock);
-	cds_list_del(&port->node);
-	pthread_mutex_unlock(&smmu->ports_lock);
-	iopf_mfree(port);
+	iopf_pci_port_table_unplug(&port->base);
 }
 
 /* Deliver a PRG Response to the endpoint with that RID, if one is plugged. */
@@ -100,13 +86,8 @@ void smmu_port_deliver(struct iopf_smmuv3 *smmu, const struct smmu_effect *fx)
 		.prgi = fx->prgi,
 		.code = fx->code,
 	};
-	struct smmu_port *port;
 
-	pthread_mutex_lock(&smmu->ports_lock);
-	port = port_find_locked(smmu, fx->sid);
-	if (port)
-		iopf_pci_prg_response(port->ep, &resp);
-	pthread_mutex_unlock(&smmu->ports_lock);
+	iopf_pci_port_table_respond(&smmu->ports, fx->sid, &resp);
 }
 
 IOPF_EXPORT int iopf_smmuv3_connect(struct iopf_smmuv3 *smmu,
@@ -119,7 +100,6 @@ IOPF_EXPORT int iopf_smmuv3_connect(struct iopf_smmuv3 *smmu,
 		.unplug = port_unplug,
 	};
 	struct smmu_port *port;
-	int ret;
 
 	if (!smmu || !ep)
 		return -EINVAL;
@@ -127,60 +107,23 @@ IOPF_EXPORT int iopf_smmuv3_connect(struct iopf_smmuv3 *smmu,
 	if (!port)
 		return -ENOMEM;
 	port->smmu = smmu;
-	port->ep = ep;
-	port->rid = iopf_pci_endpoint_rid(ep);
 	if (!smmu->threads)
 		ops.pump = port_pump;
-
-	pthread_mutex_lock(&smmu->ports_lock);
-	if (port_find_locked(smmu, port->rid)) {
-		pthread_mutex_unlock(&smmu->ports_lock);
-		iopf_mfree(port);
-		return -EEXIST;
-	}
-	ret = iopf_pci_endpoint_connect(ep, &ops, port);
-	if (ret) {
-		pthread_mutex_unlock(&smmu->ports_lock);
-		iopf_mfree(port);
-		return ret;
-	}
-	cds_list_add_tail(&port->node, &smmu->ports);
-	pthread_mutex_unlock(&smmu->ports_lock);
-	return 0;
+	return iopf_pci_port_table_connect(&smmu->ports, &port->base, ep, &ops);
 }
 
 IOPF_EXPORT int iopf_smmuv3_disconnect(struct iopf_smmuv3 *smmu,
 				       struct iopf_pci_endpoint *ep)
 {
-	struct smmu_port *port;
-
 	if (!smmu || !ep)
 		return -EINVAL;
-	pthread_mutex_lock(&smmu->ports_lock);
-	port = port_find_locked(smmu, iopf_pci_endpoint_rid(ep));
-	if (!port || port->ep != ep) {
-		pthread_mutex_unlock(&smmu->ports_lock);
-		return -ENOENT;
-	}
-	cds_list_del(&port->node);
-	iopf_pci_endpoint_disconnect(ep);
-	pthread_mutex_unlock(&smmu->ports_lock);
-	iopf_mfree(port);
-	return 0;
+	return iopf_pci_port_table_disconnect(&smmu->ports, ep);
 }
 
 /* At teardown: unplug every endpoint so none keeps a dangling port. */
 void smmu_ports_release(struct iopf_smmuv3 *smmu)
 {
-	struct smmu_port *port, *tmp;
-
-	pthread_mutex_lock(&smmu->ports_lock);
-	cds_list_for_each_entry_safe(port, tmp, &smmu->ports, node) {
-		cds_list_del(&port->node);
-		iopf_pci_endpoint_disconnect(port->ep);
-		iopf_mfree(port);
-	}
-	pthread_mutex_unlock(&smmu->ports_lock);
+	iopf_pci_port_table_release(&smmu->ports);
 }
 
 IOPF_EXPORT int iopf_smmuv3_pump(struct iopf_smmuv3 *smmu)

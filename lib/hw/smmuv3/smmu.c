@@ -138,7 +138,7 @@ static void smmu_release(struct iopf_smmuv3 *smmu)
 	iopf_mfree(smmu->stags);
 	pthread_mutex_destroy(&smmu->hw_lock);
 	pthread_mutex_destroy(&smmu->masters_lock);
-	pthread_mutex_destroy(&smmu->ports_lock);
+	iopf_pci_port_table_destroy(&smmu->ports);
 	pthread_mutex_destroy(&smmu->cmdq_mutex);
 	pthread_mutex_destroy(&smmu->evtq_mutex);
 	pthread_mutex_destroy(&smmu->priq_mutex);
@@ -203,7 +203,7 @@ static int smmu_alloc(const struct iopf_smmuv3_attr *a,
 		return -ENOMEM;
 	pthread_mutex_init(&smmu->hw_lock, NULL);
 	pthread_mutex_init(&smmu->masters_lock, NULL);
-	pthread_mutex_init(&smmu->ports_lock, NULL);
+	iopf_pci_port_table_init(&smmu->ports);
 	pthread_mutex_init(&smmu->cmdq_mutex, NULL);
 	pthread_mutex_init(&smmu->evtq_mutex, NULL);
 	pthread_mutex_init(&smmu->priq_mutex, NULL);
@@ -211,7 +211,6 @@ static int smmu_alloc(const struct iopf_smmuv3_attr *a,
 	CDS_INIT_LIST_HEAD(&smmu->stall_wait);
 	CDS_INIT_LIST_HEAD(&smmu->txns);
 	CDS_INIT_LIST_HEAD(&smmu->masters);
-	CDS_INIT_LIST_HEAD(&smmu->ports);
 	smmu->stall_model = a->stall_model;
 	smmu->term_model = a->term_model;
 	smmu->pri = !a->no_pri;

@@ -6,12 +6,12 @@
  *   smmu->evtq_mutex, smmu->priq_mutex (driver thread bodies, held while
  *                        reporting; the core may call page_response inside)
  *   the core's fault-param lock (page_response runs under it)
- *   smmu->ports_lock     (PCIe endpoints; held while delivering a response)
+ *   smmu->ports.lock     (PCIe endpoints; held while delivering a response)
  *   smmu->masters_lock   (the stream table; the kernel's streams_mutex)
  *   smmu->cmdq_mutex     (driver: one command writer at a time)
  *   smmu->hw_lock        (registers, queues, stall tags, transactions)
  *   txn->lock            (a transaction's visible state)
- * ports_lock and masters_lock are never nested. No SMMU lock but the
+ * ports.lock and masters_lock are never nested. No SMMU lock but the
  * first two is held while calling into the core (translate, report, device
  * creation): what a command does outside the SMMU (a PRG Response, a
  * retried transaction) is collected under hw_lock and run after it.
@@ -29,6 +29,7 @@
 #include <iopf/hw/smmuv3.h>
 #include <iopf/trace.h>
 
+#include "hw/pci/port-table.h"
 #include "iommu-priv.h"
 
 #define GENMASK64(h, l) ((~0ull >> (63 - (h))) & ~((1ull << (l)) - 1))
@@ -167,8 +168,7 @@ struct iopf_smmuv3 {
 	struct cds_list_head masters;
 
 	/* root port: PCIe endpoints (port.c) */
-	pthread_mutex_t ports_lock;
-	struct cds_list_head ports;
+	struct iopf_pci_port_table ports;
 
 	/* driver */
 	pthread_mutex_t cmdq_mutex;
