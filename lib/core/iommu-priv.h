@@ -40,7 +40,6 @@
 #define container_of(ptr, type, member) caa_container_of(ptr, type, member)
 #endif
 
-#define iopf_likely(x)	 __builtin_expect(!!(x), 1)
 #define iopf_unlikely(x) __builtin_expect(!!(x), 0)
 
 #define IOPF_PASID_MAX (1u << IOPF_PASID_BITS)

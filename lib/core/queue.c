@@ -268,6 +268,15 @@ void iopf_ctx_flush_queues(struct iopf_ctx *ctx)
 		iopf_queue_flush(queue);
 }
 
+/* Flush @queue on behalf of @dev, and say so in the trace. */
+static void flush_for_dev(struct iopf_queue *queue, struct iopf_device *dev)
+{
+	iopf_queue_flush(queue);
+	if (iopf_trace_on(dev->ctx))
+		iopf_trace_dev(dev->ctx, IOPF_TRACE_QUEUE_FLUSHED, dev,
+			       IOPF_PASID_INVALID, queue->name, 0);
+}
+
 /*
  * Detach: wait for the work of the queue the device last used, even if the
  * device has left it since (the kernel's flush_dev would miss that work).
@@ -283,12 +292,8 @@ void iopf_device_flush_work(struct iopf_device *dev)
 	pthread_mutex_unlock(&dev->iommu_lock);
 	if (!queue)
 		return;
-	if (!atomic_load(&queue->dead)) {
-		iopf_queue_flush(queue);
-		if (iopf_trace_on(dev->ctx))
-			iopf_trace_dev(dev->ctx, IOPF_TRACE_QUEUE_FLUSHED, dev,
-				       IOPF_PASID_INVALID, queue->name, 0);
-	}
+	if (!atomic_load(&queue->dead))
+		flush_for_dev(queue, dev);
 	iopf_queue_put(queue);
 }
 
@@ -306,10 +311,7 @@ IOPF_EXPORT int iopf_queue_flush_dev(struct iopf_device *dev)
 	}
 	if (!queue)
 		return -ENODEV;
-	iopf_queue_flush(queue);
-	if (iopf_trace_on(dev->ctx))
-		iopf_trace_dev(dev->ctx, IOPF_TRACE_QUEUE_FLUSHED, dev,
-			       IOPF_PASID_INVALID, queue->name, 0);
+	flush_for_dev(queue, dev);
 	return 0;
 }
 
