@@ -25,6 +25,8 @@
 
 /* ---- per-device fault data (iommu_fault_param) --------------------------- */
 
+static void group_cache_reap_locked(struct iopf_fault_param *fp);
+
 static void fault_param_free_rcu(struct rcu_head *head)
 {
 	struct iopf_fault_param *fp =
@@ -33,8 +35,12 @@ static void fault_param_free_rcu(struct rcu_head *head)
 
 	/* After a grace period: pair with iopf_call_rcu(), for TSan. */
 	iopf_tsan_gp_begin();
+	/* Nobody else can see @fp now: the lock is not needed. */
+	group_cache_reap_locked(fp);
 	cds_list_for_each_entry_safe(group, next, &fp->cache, live_node)
 		iopf_mfree(group);
+	/* Pair with fault_param_new(). */
+	iopf_queue_put(fp->home);
 	pthread_mutex_destroy(&fp->lock);
 	iopf_mfree(fp);
 }
@@ -112,6 +118,8 @@ static bool group_respond_locked(struct iopf_group *group, uint32_t code)
 		return false;
 	send_response(group->fault_param->dev, &group->last_fault.fault, code);
 	cds_list_del_init(&group->pending_node);
+	/* Lets iopf_free_group() skip the lock (acquire there). */
+	atomic_store_explicit(&group->responded, true, memory_order_release);
 	return true;
 }
 
@@ -172,41 +180,43 @@ static void __iopf_free_group(struct iopf_group *group)
 	iopf_put_dev_fault_param(group->fault_param);
 }
 
-IOPF_EXPORT void iopf_free_group(struct iopf_group *group)
+/*
+ * Keep an answered group for the device's next report: push it on the
+ * freed stack without taking fp->lock, which the worker that frees and the
+ * reporter that allocates would otherwise fight over. False when the cache
+ * is full. The group must not be touched after a successful push.
+ */
+static bool group_cache_push(struct iopf_fault_param *fp,
+			     struct iopf_group *group)
 {
-	struct iopf_fault_param *fp;
-	bool sent, cached = false;
+	struct iopf_group *head;
 
-	if (!group)
-		return;
-	fp = group->fault_param;
-	/* The partials are the holder's own: no lock needed. */
-	free_fault_list(group);
-	pthread_mutex_lock(&fp->lock);
-	/* A dropped group must not leave the device waiting. */
-	sent = group_respond_locked(group, IOPF_PAGE_RESP_INVALID);
-	cds_list_del(&group->live_node);
-	/*
-	 * Keep it while the device has other groups in flight (a worker
-	 * answers what a reporter allocated); an idle device gives it back to
-	 * malloc, whose per-thread cache serves a same-thread reuse better.
-	 */
-	if (!sent && !cds_list_empty(&fp->groups) &&
-	    atomic_load_explicit(&fp->nr_cached, memory_order_relaxed) <
-		    IOPF_GROUP_CACHE) {
-		cds_list_add(&group->live_node, &fp->cache);
-		atomic_fetch_add_explicit(&fp->nr_cached, 1,
+	if (atomic_fetch_add_explicit(&fp->nr_cached, 1,
+				      memory_order_relaxed) >=
+	    IOPF_GROUP_CACHE) {
+		atomic_fetch_sub_explicit(&fp->nr_cached, 1,
 					  memory_order_relaxed);
-		cached = true;
+		return false;
 	}
-	pthread_mutex_unlock(&fp->lock);
-	if (sent)
-		trace_response(fp->dev, &group->last_fault.fault,
-			       IOPF_PAGE_RESP_INVALID, IOPF_ORIGIN_FREE_GROUP);
-	/* Pair with iopf_report_device_fault(): the reference moved to the group. */
-	iopf_put_dev_fault_param(fp);
-	if (!cached)
-		iopf_mfree(group);
+	head = atomic_load_explicit(&fp->freed, memory_order_relaxed);
+	do {
+		group->free_next = head;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&fp->freed, &head, group, memory_order_release,
+		memory_order_relaxed));
+	return true;
+}
+
+/* Move the freed stack to the cache, off the live list; fp->lock held. */
+static void group_cache_reap_locked(struct iopf_fault_param *fp)
+{
+	struct iopf_group *group = atomic_exchange_explicit(
+		&fp->freed, NULL, memory_order_acquire);
+
+	for (; group; group = group->free_next) {
+		cds_list_del(&group->live_node);
+		cds_list_add(&group->live_node, &fp->cache);
+	}
 }
 
 /* A group freed earlier on this device, or NULL; with fp->lock held. */
@@ -215,11 +225,43 @@ static struct iopf_group *group_cache_pop_locked(struct iopf_fault_param *fp)
 	struct iopf_group *group;
 
 	if (cds_list_empty(&fp->cache))
+		group_cache_reap_locked(fp);
+	if (cds_list_empty(&fp->cache))
 		return NULL;
 	group = cds_list_first_entry(&fp->cache, struct iopf_group, live_node);
 	cds_list_del(&group->live_node);
 	atomic_fetch_sub_explicit(&fp->nr_cached, 1, memory_order_relaxed);
 	return group;
+}
+
+IOPF_EXPORT void iopf_free_group(struct iopf_group *group)
+{
+	struct iopf_fault_param *fp;
+	bool sent;
+
+	if (!group)
+		return;
+	fp = group->fault_param;
+	/* The partials are the holder's own: no lock needed. */
+	free_fault_list(group);
+	/* Answered (by anyone; pair with group_respond_locked()): no lock. */
+	if (atomic_load_explicit(&group->responded, memory_order_acquire) &&
+	    group_cache_push(fp, group)) {
+		/* Pair with iopf_report_device_fault(): the group's reference. */
+		iopf_put_dev_fault_param(fp);
+		return;
+	}
+	pthread_mutex_lock(&fp->lock);
+	/* A dropped group must not leave the device waiting. */
+	sent = group_respond_locked(group, IOPF_PAGE_RESP_INVALID);
+	cds_list_del(&group->live_node);
+	pthread_mutex_unlock(&fp->lock);
+	if (sent)
+		trace_response(fp->dev, &group->last_fault.fault,
+			       IOPF_PAGE_RESP_INVALID, IOPF_ORIGIN_FREE_GROUP);
+	/* Pair with iopf_report_device_fault(): the reference moved to the group. */
+	iopf_put_dev_fault_param(fp);
+	iopf_mfree(group);
 }
 
 /*
@@ -259,6 +301,7 @@ static struct iopf_group *iopf_group_alloc(struct iopf_fault_param *fp,
 	group->attach_handle = NULL;
 	group->work_fn = NULL;
 	group->cookie = 0;
+	atomic_init(&group->responded, false);
 	atomic_init(&group->queued, false);
 	CDS_INIT_LIST_HEAD(&group->faults);
 	CDS_INIT_LIST_HEAD(&group->node);
@@ -496,6 +539,9 @@ static struct iopf_fault_param *fault_param_new(struct iopf_queue *queue,
 	pthread_mutex_init(&fp->lock, NULL);
 	iopf_ref_init(&fp->users);
 	fp->queue = queue;
+	/* Pair with fault_param_free_rcu(). */
+	iopf_queue_get(queue);
+	fp->home = queue;
 	fp->dev = dev;
 	CDS_INIT_LIST_HEAD(&fp->partial);
 	CDS_INIT_LIST_HEAD(&fp->faults);
@@ -637,6 +683,8 @@ static struct iopf_group *ctx_next_live_group(struct iopf_ctx *ctx)
 	pthread_mutex_lock(&ctx->lock);
 	cds_list_for_each_entry(fp, &ctx->fault_params, ctx_node) {
 		pthread_mutex_lock(&fp->lock);
+		/* Freed groups are still on the live list until reaped. */
+		group_cache_reap_locked(fp);
 		if (!cds_list_empty(&fp->groups))
 			group = cds_list_first_entry(
 				&fp->groups, struct iopf_group, live_node);

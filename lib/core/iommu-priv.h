@@ -322,19 +322,31 @@ struct iopf_queue {
 };
 
 struct iopf_fault_param {
-	/* The report and answer paths: lock, users, queue, the four lists. */
+	/* The report and answer paths: lock, users, queue, the lists. */
 	pthread_mutex_t lock;
 	struct iopf_ref users;
-	struct iopf_queue *queue; /* NULL once removed */
-	atomic_uint nr_cached; /* written under lock, peeked without */
+	/*
+	 * The queue while the device is on it, NULL once removed (written
+	 * under lock, read without by iopf_queue_work()). @home is the same
+	 * queue for the fault param's whole life, with a reference, so a
+	 * racing iopf_queue_work() can count itself in it safely.
+	 */
+	_Atomic(struct iopf_queue *) queue;
+	struct iopf_queue *home;
+	/* groups in the cache and on the freed stack; bounded */
+	atomic_uint nr_cached;
 	struct cds_list_head partial; /* struct iopf_fault_node */
 	struct cds_list_head faults; /* pending groups (pending_node) */
 	struct cds_list_head groups; /* every live group (live_node) */
 	/*
-	 * Freed groups kept for the next report (live_node), so that the
-	 * group's memory goes back and forth between the reporter and the
-	 * worker without a trip through malloc's arenas.
+	 * Freed groups kept for the next report, so that the group's memory
+	 * goes back and forth between the reporter and the worker without a
+	 * trip through malloc's arenas. iopf_free_group() of an answered
+	 * group pushes it on @freed without the lock (a stack linked through
+	 * free_next; the group is still on @groups); the report path moves
+	 * the whole stack to @cache under the lock (live_node).
 	 */
+	_Atomic(struct iopf_group *) freed;
 	struct cds_list_head cache;
 	struct iopf_device *dev; /* holds a device reference */
 	/* cold */
@@ -362,6 +374,8 @@ struct iopf_group {
 	struct iopf_attach_handle *attach_handle;
 	struct iopf_fault_param *fault_param;
 	struct cds_list_head node; /* for the handler's own lists */
+	struct iopf_group *free_next; /* on fault_param->freed */
+	atomic_bool responded; /* set under fault_param->lock */
 	atomic_bool queued;
 	uint8_t work_epoch;
 	bool on_stack;
