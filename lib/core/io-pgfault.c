@@ -114,10 +114,9 @@ static void send_response(struct iopf_device *dev, const struct iopf_fault *evt,
  */
 static bool group_respond_locked(struct iopf_group *group, uint32_t code)
 {
-	if (cds_list_empty(&group->pending_node))
+	if (atomic_load_explicit(&group->responded, memory_order_relaxed))
 		return false;
 	send_response(group->fault_param->dev, &group->last_fault.fault, code);
-	cds_list_del_init(&group->pending_node);
 	/* Lets iopf_free_group() skip the lock (acquire there). */
 	atomic_store_explicit(&group->responded, true, memory_order_release);
 	return true;
@@ -175,6 +174,11 @@ static void free_fault_list(struct iopf_group *group)
 /* Free the partials of a group and drop its reference (__iopf_free_group). */
 static void __iopf_free_group(struct iopf_group *group)
 {
+	struct iopf_fault_param *fp = group->fault_param;
+
+	pthread_mutex_lock(&fp->lock);
+	cds_list_del(&group->live_node);
+	pthread_mutex_unlock(&fp->lock);
 	free_fault_list(group);
 	/* Pair with iopf_report_device_fault(): the reference moved to the group. */
 	iopf_put_dev_fault_param(group->fault_param);
@@ -313,11 +317,8 @@ static struct iopf_group *iopf_group_alloc(struct iopf_fault_param *fp,
 			count++;
 		}
 	}
-	cds_list_add_tail(&group->pending_node, &fp->faults);
-	if (group->on_stack)
-		CDS_INIT_LIST_HEAD(&group->live_node);
-	else
-		cds_list_add_tail(&group->live_node, &fp->groups);
+	/* Unanswered on the live list = the kernel's pending list. */
+	cds_list_add_tail(&group->live_node, &fp->groups);
 	pthread_mutex_unlock(&fp->lock);
 	group->fault_count = count;
 	return group;
@@ -544,7 +545,6 @@ static struct iopf_fault_param *fault_param_new(struct iopf_queue *queue,
 	fp->home = queue;
 	fp->dev = dev;
 	CDS_INIT_LIST_HEAD(&fp->partial);
-	CDS_INIT_LIST_HEAD(&fp->faults);
 	CDS_INIT_LIST_HEAD(&fp->groups);
 	CDS_INIT_LIST_HEAD(&fp->cache);
 	return fp;
@@ -609,11 +609,11 @@ static void answer_pending_locked(struct iopf_fault_param *fp)
 {
 	struct iopf_group *group, *next;
 
-	cds_list_for_each_entry_safe(group, next, &fp->faults, pending_node) {
-		group_respond_locked(group, IOPF_PAGE_RESP_INVALID);
-		trace_response(fp->dev, &group->last_fault.fault,
-			       IOPF_PAGE_RESP_INVALID,
-			       IOPF_ORIGIN_REMOVE_DEVICE);
+	cds_list_for_each_entry_safe(group, next, &fp->groups, live_node) {
+		if (group_respond_locked(group, IOPF_PAGE_RESP_INVALID))
+			trace_response(fp->dev, &group->last_fault.fault,
+				       IOPF_PAGE_RESP_INVALID,
+				       IOPF_ORIGIN_REMOVE_DEVICE);
 	}
 }
 

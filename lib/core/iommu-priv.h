@@ -336,8 +336,11 @@ struct iopf_fault_param {
 	/* groups in the cache and on the freed stack; bounded */
 	atomic_uint nr_cached;
 	struct cds_list_head partial; /* struct iopf_fault_node */
-	struct cds_list_head faults; /* pending groups (pending_node) */
-	struct cds_list_head groups; /* every live group (live_node) */
+	/*
+	 * Every live group (live_node), in report order; those not answered
+	 * yet are the kernel's pending list (fault_param->faults).
+	 */
+	struct cds_list_head groups;
 	/*
 	 * Freed groups kept for the next report, so that the group's memory
 	 * goes back and forth between the reporter and the worker without a
@@ -367,7 +370,6 @@ struct iopf_group {
 	struct cds_list_head faults; /* partials first, last at the tail */
 	uint32_t fault_count;
 	uint32_t cookie; /* for the channel layer */
-	struct cds_list_head pending_node; /* empty: answered */
 	struct cds_list_head live_node;
 	struct cds_wfcq_node work_node;
 	void (*work_fn)(struct iopf_group *group);
@@ -375,7 +377,7 @@ struct iopf_group {
 	struct iopf_fault_param *fault_param;
 	struct cds_list_head node; /* for the handler's own lists */
 	struct iopf_group *free_next; /* on fault_param->freed */
-	atomic_bool responded; /* set under fault_param->lock */
+	atomic_bool responded; /* answered; set under fault_param->lock */
 	atomic_bool queued;
 	uint8_t work_epoch;
 	bool on_stack;
