@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include <iopf/iopf.h>
+#include <iopf/testing.h>
 
 #include "fixtures.h"
 
@@ -300,6 +302,173 @@ static void iommu_and_device_registry(void **state)
 	fx_assert_no_live_allocations();
 }
 
+/*
+ * IDs below 2^20 live in the IOMMU's direct table, the others in the
+ * context's hash table: both ends of each, and one ID inside each.
+ */
+static const uint32_t edge_ids[] = {
+	0, 0x2a, (1u << 20) - 1, 1u << 20, 0x12345678, UINT32_MAX,
+};
+#define NR_EDGE_IDS (sizeof(edge_ids) / sizeof(edge_ids[0]))
+
+static void assert_found(struct iopf_iommu *iommu, uint32_t id,
+			 struct iopf_device *dev)
+{
+	struct iopf_device *found = iopf_device_find(iommu, id);
+
+	assert_ptr_equal(found, dev);
+	assert_int_equal(iopf_device_id(found), id);
+	iopf_device_put(found);
+}
+
+/* The same ID on two IOMMUs is two devices, on either path. */
+static void new_edge_devices(struct iopf_iommu *i0, struct iopf_iommu *i1,
+			     struct iopf_device **d0, struct iopf_device **d1)
+{
+	struct iopf_device_attr attr = { .size = sizeof(attr) };
+
+	for (size_t i = 0; i < NR_EDGE_IDS; i++) {
+		attr.id = edge_ids[i];
+		assert_int_equal(iopf_device_new(i0, &attr, &d0[i]), 0);
+		assert_int_equal(iopf_device_new(i1, &attr, &d1[i]), 0);
+		assert_ptr_not_equal(d0[i], d1[i]);
+	}
+	for (size_t i = 0; i < NR_EDGE_IDS; i++) {
+		assert_found(i0, edge_ids[i], d0[i]);
+		assert_found(i1, edge_ids[i], d1[i]);
+	}
+}
+
+/* A duplicate ID fails and changes nothing: no allocation, same device. */
+static void assert_duplicates_fail(struct iopf_iommu *iommu,
+				   struct iopf_device **devs)
+{
+	struct iopf_device_attr attr = { .size = sizeof(attr) };
+	struct iopf_device *dev, *keep = (struct iopf_device *)&attr;
+	long live;
+
+	for (size_t i = 0; i < NR_EDGE_IDS; i++) {
+		attr.id = edge_ids[i];
+		dev = keep;
+		live = iopf_testing_live_allocations();
+		assert_int_equal(iopf_device_new(iommu, &attr, &dev), -EEXIST);
+		assert_ptr_equal(dev, keep);
+		assert_int_equal(iopf_testing_live_allocations(), live);
+		assert_found(iommu, edge_ids[i], devs[i]);
+	}
+}
+
+static void device_ids_table_and_hash(void **state)
+{
+	struct iopf_iommu_ops ops = { .size = sizeof(ops) };
+	struct iopf_device_attr attr = { .size = sizeof(attr) };
+	struct iopf_device *d0[NR_EDGE_IDS], *d1[NR_EDGE_IDS];
+	struct iopf_iommu *i0, *i1;
+	struct iopf_ctx *ctx;
+
+	(void)state;
+	assert_int_equal(iopf_ctx_new(&ctx), 0);
+	assert_int_equal(iopf_iommu_new(ctx, NULL, &ops, NULL, &i0), 0);
+	assert_int_equal(iopf_iommu_new(ctx, NULL, &ops, NULL, &i1), 0);
+	/* Before any device: no table yet, an empty hash. */
+	for (size_t i = 0; i < NR_EDGE_IDS; i++)
+		assert_null(iopf_device_find(i0, edge_ids[i]));
+	new_edge_devices(i0, i1, d0, d1);
+	/* Neighbours: same leaf, a leaf never allocated, the hash. */
+	assert_null(iopf_device_find(i0, 1));
+	assert_null(iopf_device_find(i0, 0x400));
+	assert_null(iopf_device_find(i0, (1u << 20) - 2));
+	assert_null(iopf_device_find(i0, (1u << 20) + 1));
+	assert_null(iopf_device_find(i0, UINT32_MAX - 1));
+	assert_duplicates_fail(i0, d0);
+	/* Freed: gone from its IOMMU only, and its ID can be taken again. */
+	for (size_t i = 0; i < NR_EDGE_IDS; i++) {
+		iopf_device_free(d0[i]);
+		assert_null(iopf_device_find(i0, edge_ids[i]));
+		assert_found(i1, edge_ids[i], d1[i]);
+	}
+	for (size_t i = 0; i < NR_EDGE_IDS; i++) {
+		attr.id = edge_ids[i];
+		assert_int_equal(iopf_device_new(i0, &attr, &d0[i]), 0);
+		assert_found(i0, edge_ids[i], d0[i]);
+	}
+	/* The IOMMU frees its devices, then its table; ctx_free the rest. */
+	iopf_iommu_free(i0);
+	for (size_t i = 0; i < NR_EDGE_IDS; i++)
+		assert_found(i1, edge_ids[i], d1[i]);
+	iopf_ctx_free(ctx);
+	fx_assert_no_live_allocations();
+}
+
+/*
+ * Lock-free lookups while the same IDs come and go, on both paths: a
+ * device found is whole (TSan checks the publication) and stays valid
+ * until put, whatever the writer does meanwhile.
+ */
+struct churn {
+	struct iopf_iommu *iommu;
+	atomic_bool stop;
+	atomic_ulong found;
+};
+
+static const uint32_t churn_ids[] = { 5, (1u << 20) + 5 };
+
+static void *churn_reader(void *arg)
+{
+	struct churn *c = arg;
+	struct iopf_device *dev;
+
+	while (!atomic_load(&c->stop)) {
+		for (size_t i = 0; i < 2; i++) {
+			dev = iopf_device_find(c->iommu, churn_ids[i]);
+			if (!dev)
+				continue;
+			if (iopf_device_id(dev) != churn_ids[i] ||
+			    !iopf_device_name(dev))
+				abort();
+			atomic_fetch_add(&c->found, 1);
+			iopf_device_put(dev);
+		}
+	}
+	return NULL;
+}
+
+static void device_find_races_free(void **state)
+{
+	struct iopf_iommu_ops ops = { .size = sizeof(ops) };
+	struct iopf_device_attr attr = { .size = sizeof(attr) };
+	struct iopf_device *devs[2];
+	struct iopf_ctx *ctx;
+	struct churn c = { 0 };
+	pthread_t readers[2];
+
+	(void)state;
+	assert_int_equal(iopf_ctx_new(&ctx), 0);
+	assert_int_equal(iopf_iommu_new(ctx, NULL, &ops, NULL, &c.iommu), 0);
+	for (size_t t = 0; t < 2; t++)
+		assert_int_equal(
+			pthread_create(&readers[t], NULL, churn_reader, &c), 0);
+	/*
+	 * Fewer hash inserts than liburcu's 1024-insert counter commit: that
+	 * launches a resize on its worker thread, a handoff TSan cannot see.
+	 */
+	for (int round = 0; round < 500; round++) {
+		for (size_t i = 0; i < 2; i++) {
+			attr.id = churn_ids[i];
+			assert_int_equal(
+				iopf_device_new(c.iommu, &attr, &devs[i]), 0);
+		}
+		for (size_t i = 0; i < 2; i++)
+			iopf_device_free(devs[i]);
+	}
+	atomic_store(&c.stop, true);
+	for (size_t t = 0; t < 2; t++)
+		pthread_join(readers[t], NULL);
+	print_message("found %lu times\n", atomic_load(&c.found));
+	iopf_ctx_free(ctx);
+	fx_assert_no_live_allocations();
+}
+
 /* ---- trace sink ---------------------------------------------------------- */
 
 struct seen {
@@ -360,6 +529,8 @@ int main(void)
 		cmocka_unit_test(ctx_free_threaded_burst),
 		cmocka_unit_test(ctx_free_piecewise),
 		cmocka_unit_test(iommu_and_device_registry),
+		cmocka_unit_test(device_ids_table_and_hash),
+		cmocka_unit_test(device_find_races_free),
 		cmocka_unit_test_setup_teardown(trace_sink_sanity,
 						fx_setup_manual, fx_teardown),
 	};

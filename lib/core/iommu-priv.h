@@ -4,7 +4,7 @@
  *
  * Lock order (outer first):
  *   device->group_mutex  (attach, detach, replace; the kernel's group->mutex)
- *   iommu->lock          (the IOMMU's device list and IOPF-enable queue)
+ *   iommu->lock          (the IOMMU's device list and table, IOPF-enable queue)
  *   queue->lock          (the queue's device list)
  *   device->iommu_lock   (publication of the fault param; dev_iommu::lock)
  *   fault_param->lock    (partial list, pending groups, live groups)
@@ -46,6 +46,16 @@
 #define IOPF_LEAF_BITS 10
 #define IOPF_LEAF_SIZE (1u << IOPF_LEAF_BITS)
 #define IOPF_DIR_SIZE  (IOPF_PASID_MAX >> IOPF_LEAF_BITS)
+
+/*
+ * Device IDs below this go to the IOMMU's direct table (dev-table.c): PCI
+ * requester IDs, AMD devids, VT-d source-ids, SMMUv3 StreamIDs of up to 16
+ * PCI segments. Sparse IDs above it go to the context's hash table, so the
+ * table of one IOMMU stays within 8 KB + 1024 leaves of 8 KB.
+ */
+#define IOPF_DEV_TABLE_BITS 20
+#define IOPF_DEV_TABLE_IDS  (1u << IOPF_DEV_TABLE_BITS)
+#define IOPF_DEV_DIR_SIZE   (IOPF_DEV_TABLE_IDS >> IOPF_LEAF_BITS)
 
 /*
  * RCU publication with C11 atomics: the same release/consume ordering as
@@ -181,9 +191,25 @@ struct iopf_ctx {
 	atomic_uint_fast64_t trace_seq;
 };
 
+struct iopf_device;
+
+struct iopf_dev_leaf {
+	_Atomic(struct iopf_device *) slot[IOPF_LEAF_SIZE];
+};
+
+struct iopf_dev_dir {
+	_Atomic(struct iopf_dev_leaf *) leaf[IOPF_DEV_DIR_SIZE];
+};
+
 struct iopf_iommu {
 	struct iopf_ctx_member member;
 	struct iopf_ctx *ctx;
+	/*
+	 * Devices with an ID below IOPF_DEV_TABLE_IDS (RCU, written under
+	 * lock). The directory and its leaves live as long as the IOMMU, so
+	 * a reader needs no grace period for them, only for the device.
+	 */
+	_Atomic(struct iopf_dev_dir *) dev_dir;
 	char *name;
 	struct iopf_iommu_ops ops;
 	void *drvdata;
@@ -218,22 +244,23 @@ struct iopf_fault_param;
 
 struct iopf_device {
 	/*
-	 * What one report reads, first: the hash node and the match keys
-	 * (lookup), the reference, the routing entry and the fault param
-	 * (report), ctx and iommu (trace check, page_response). With a
-	 * random device per fault each cache line here is a miss.
+	 * What one report reads, first: the reference (lookup), ctx (trace
+	 * check), the routing entry and the fault param (report), iommu
+	 * (page_response). With a random device per fault each cache line
+	 * here is a miss. A lookup in the direct table reads only ref.
 	 */
-	struct cds_lfht_node ht_node;
 	struct iopf_ref ref;
-	struct iopf_iommu *iommu;
 	struct iopf_ctx *ctx;
-	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
 	_Atomic(struct iopf_attachment *) rid; /* RCU */
-	uint32_t id;
-	atomic_bool live; /* release-stored before publication */
+	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
+	struct iopf_iommu *iommu;
 	_Atomic(struct iopf_pasid_dir *)
 		pasid_dir; /* RCU, at the first PASID attach */
+	uint32_t id;
 	uint32_t max_pasids;
+	/* The hash path only (IDs from IOPF_DEV_TABLE_IDS on). */
+	struct cds_lfht_node ht_node;
+	atomic_bool live; /* release-stored before publication */
 	/* cold */
 	struct rcu_head rcu;
 	struct cds_list_head iommu_node;
@@ -392,6 +419,30 @@ void iopf_ctx_forget_queue(struct iopf_ctx *ctx, struct iopf_queue *queue);
 
 /* devices (iommu.c) */
 void iopf_device_get(struct iopf_device *dev);
+
+/* the IOMMU's direct device table (dev-table.c), with iommu->lock held */
+int iopf_dev_table_insert(struct iopf_iommu *iommu, struct iopf_device *dev);
+void iopf_dev_table_remove(struct iopf_iommu *iommu, struct iopf_device *dev);
+/* when the IOMMU goes, its devices gone */
+void iopf_dev_table_free(struct iopf_iommu *iommu);
+
+/*
+ * The device at @id < IOPF_DEV_TABLE_IDS, or NULL; under the RCU read lock.
+ * Inline: it is the whole of the lookup on the report path.
+ */
+static inline struct iopf_device *
+iopf_dev_table_lookup(struct iopf_iommu *iommu, uint32_t id)
+{
+	struct iopf_dev_dir *dir = iopf_rcu_deref(iommu->dev_dir);
+	struct iopf_dev_leaf *leaf;
+
+	if (!dir)
+		return NULL;
+	leaf = iopf_rcu_deref(dir->leaf[id >> IOPF_LEAF_BITS]);
+	if (!leaf)
+		return NULL;
+	return iopf_rcu_deref(leaf->slot[id & (IOPF_LEAF_SIZE - 1)]);
+}
 
 /* domains (domain.c) */
 int iopf_domain_alloc_ops(struct iopf_ctx *ctx, enum iopf_domain_type type,

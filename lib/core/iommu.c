@@ -2,10 +2,12 @@
 /*
  * The context, IOMMUs and the device registry (the userspace iommu.c).
  *
- * Devices are published in one RCU hash table per context keyed by
- * (IOMMU, requester ID), so a driver model's interrupt thread can map a
- * requester ID to a device without a lock. Devices are refcounted; the
- * memory goes with the last put, after a grace period.
+ * Devices are published for lock-free lookup by ID, so a driver model's
+ * interrupt thread can map a requester or stream ID to a device without a
+ * lock: in the IOMMU's direct table (dev-table.c) for IDs below
+ * IOPF_DEV_TABLE_IDS, in one RCU hash table per context keyed by (IOMMU, ID)
+ * for the sparse IDs above. Devices are refcounted; the memory goes with
+ * the last put, after a grace period.
  *
  * Lock order: iommu->lock, then ctx->lock.
  */
@@ -124,6 +126,7 @@ static void iommu_destroy(struct iopf_ctx_member *member)
 			break;
 		iopf_device_free(dev);
 	}
+	iopf_dev_table_free(iommu);
 	pthread_mutex_lock(&iommu->ctx->lock);
 	cds_list_del(&iommu->ctx_node);
 	pthread_mutex_unlock(&iommu->ctx->lock);
@@ -305,7 +308,7 @@ void iopf_device_get(struct iopf_device *dev)
 
 IOPF_EXPORT void iopf_device_put(struct iopf_device *dev)
 {
-	/* Lock-free readers of the hash table may still see it: free after a GP. */
+	/* Lock-free lookups may still see it: free after a grace period. */
 	if (dev && iopf_ref_put(&dev->ref))
 		iopf_call_rcu(&dev->rcu, device_free_rcu);
 }
@@ -351,12 +354,33 @@ static struct iopf_device *device_alloc(struct iopf_iommu *iommu,
 	return dev;
 }
 
+/* The hash path: -EEXIST if the ID is taken on the IOMMU. iommu->lock held. */
+static int device_hash_add(struct iopf_iommu *iommu, struct iopf_device *dev)
+{
+	struct device_key key = { .iommu = iommu, .id = dev->id };
+	struct cds_lfht_node *node;
+
+	atomic_store_explicit(&dev->live, true, memory_order_release);
+	iopf_rcu_read_lock();
+	node = cds_lfht_add_unique(iommu->ctx->devices,
+				   device_hash(iommu, dev->id), device_match,
+				   &key, &dev->ht_node);
+	iopf_rcu_read_unlock();
+	return node == &dev->ht_node ? 0 : -EEXIST;
+}
+
+/* Make @dev, fully initialised, visible to iopf_device_find(). */
+static int device_publish(struct iopf_iommu *iommu, struct iopf_device *dev)
+{
+	if (dev->id < IOPF_DEV_TABLE_IDS)
+		return iopf_dev_table_insert(iommu, dev);
+	return device_hash_add(iommu, dev);
+}
+
 IOPF_EXPORT int iopf_device_new(struct iopf_iommu *iommu,
 				const struct iopf_device_attr *attr,
 				struct iopf_device **out)
 {
-	struct device_key key;
-	struct cds_lfht_node *node;
 	struct iopf_device *dev;
 	int ret;
 
@@ -368,20 +392,13 @@ IOPF_EXPORT int iopf_device_new(struct iopf_iommu *iommu,
 	dev = device_alloc(iommu, attr);
 	if (!dev)
 		return -ENOMEM;
-	key.iommu = iommu;
-	key.id = attr->id;
-	atomic_store_explicit(&dev->live, true, memory_order_release);
 	pthread_mutex_lock(&iommu->lock);
-	iopf_rcu_read_lock();
-	node = cds_lfht_add_unique(iommu->ctx->devices,
-				   device_hash(iommu, attr->id), device_match,
-				   &key, &dev->ht_node);
-	iopf_rcu_read_unlock();
-	if (node != &dev->ht_node) {
+	ret = device_publish(iommu, dev);
+	if (ret) {
 		pthread_mutex_unlock(&iommu->lock);
 		/* Never published: no grace period needed. */
 		device_free_rcu(&dev->rcu);
-		return -EEXIST;
+		return ret;
 	}
 	dev->published = true;
 	cds_list_add_tail(&dev->iommu_node, &iommu->devices);
@@ -396,9 +413,13 @@ static void device_unpublish(struct iopf_device *dev)
 
 	pthread_mutex_lock(&iommu->lock);
 	if (dev->published) {
-		iopf_rcu_read_lock();
-		cds_lfht_del(iommu->ctx->devices, &dev->ht_node);
-		iopf_rcu_read_unlock();
+		if (dev->id < IOPF_DEV_TABLE_IDS) {
+			iopf_dev_table_remove(iommu, dev);
+		} else {
+			iopf_rcu_read_lock();
+			cds_lfht_del(iommu->ctx->devices, &dev->ht_node);
+			iopf_rcu_read_unlock();
+		}
 		cds_list_del_init(&dev->iommu_node);
 		dev->published = false;
 	}
@@ -427,25 +448,35 @@ IOPF_EXPORT void iopf_device_free(struct iopf_device *dev)
 	iopf_device_put(dev);
 }
 
-IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
-						 uint32_t id)
+/* The hash path, under the RCU read lock. */
+static struct iopf_device *device_hash_lookup(struct iopf_iommu *iommu,
+					      uint32_t id)
 {
 	struct device_key key = { .iommu = iommu, .id = id };
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
-	struct iopf_device *dev = NULL;
+
+	cds_lfht_lookup(iommu->ctx->devices, device_hash(iommu, id),
+			device_match, &key, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return node ? container_of(node, struct iopf_device, ht_node) : NULL;
+}
+
+IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
+						 uint32_t id)
+{
+	struct iopf_device *dev;
 
 	if (!iommu)
 		return NULL;
 	iopf_rcu_read_lock();
-	cds_lfht_lookup(iommu->ctx->devices, device_hash(iommu, id),
-			device_match, &key, &iter);
-	node = cds_lfht_iter_get_node(&iter);
-	if (node) {
-		dev = container_of(node, struct iopf_device, ht_node);
-		if (!iopf_ref_get_unless_zero(&dev->ref))
-			dev = NULL;
-	}
+	if (id < IOPF_DEV_TABLE_IDS)
+		dev = iopf_dev_table_lookup(iommu, id);
+	else
+		dev = device_hash_lookup(iommu, id);
+	/* Unpublished but not yet freed: its last reference may be gone. */
+	if (dev && !iopf_ref_get_unless_zero(&dev->ref))
+		dev = NULL;
 	iopf_rcu_read_unlock();
 	return dev;
 }
