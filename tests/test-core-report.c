@@ -279,6 +279,50 @@ static void report_partial_routed_each(void **state)
 	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 2);
 }
 
+/* iopf_iommu_report_fault(): the same path, the device found by its ID. */
+static void report_by_id(void **state)
+{
+	struct fx *f = *state;
+	struct iopf_fault evt = fx_fault(FX_LAST, 0, 7, 0x9000);
+	struct iopf_fault bad = evt;
+
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, ID0, &evt), 0);
+	assert_int_equal(fx_nr_calls(&f->rec), 1);
+	assert_int_equal(fx_call_at(&f->rec, 0).fault_count, 1);
+	assert_int_equal(fx_nr_responses(f), 0);
+	/* Partials group with a LAST_PAGE request reported either way. */
+	evt.prm.flags = 0;
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, ID0, &evt), 0);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 7, 0xa000), 0);
+	assert_int_equal(fx_call_at(&f->rec, 1).fault_count, 2);
+
+	/* No device with that ID: -ENODEV, nothing sent, nothing called. */
+	evt.prm.flags = FX_LAST;
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, 0xbeef, &evt),
+			 -ENODEV);
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, 1u << 20, &evt),
+			 -ENODEV);
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, UINT32_MAX, &evt),
+			 -ENODEV);
+	/* Bad input: -EINVAL, nothing sent. */
+	assert_int_equal(iopf_iommu_report_fault(NULL, ID0, &evt), -EINVAL);
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, ID0, NULL), -EINVAL);
+	bad.type = 0;
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, ID0, &bad), -EINVAL);
+	bad = evt;
+	bad.prm.flags |= FX_PV;
+	bad.prm.pasid = 1u << 20;
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, ID0, &bad), -EINVAL);
+	assert_int_equal(fx_nr_calls(&f->rec), 2);
+	assert_int_equal(fx_nr_responses(f), 0);
+
+	/* No handler: INVALID for the request and -EINVAL, as by pointer. */
+	iopf_detach_device(f->domain, f->dev[0]);
+	assert_int_equal(iopf_iommu_report_fault(f->iommu, ID0, &evt), -EINVAL);
+	assert_int_equal(fx_nr_responses(f), 1);
+	fx_assert_response(f, 0, ID0, 0, 7, INVALID);
+}
+
 #define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 int main(void)
@@ -296,6 +340,7 @@ int main(void)
 		T(report_handler_accepts, fx_setup_manual),
 		T(report_error_keeps_partials, fx_setup_manual),
 		T(report_partial_routed_each, fx_setup_manual),
+		T(report_by_id, fx_setup_manual),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,9 +14,9 @@
  * with nr_workers = 0 ("manual mode"), only when the caller calls
  * iopf_queue_run(), in FIFO order, which makes a simulation reproducible.
  *
- * Thread safety: iopf_report_device_fault(), iopf_group_response(),
- * iopf_free_group(), iopf_queue_work() and the group accessors may be called
- * from any thread concurrently. Queue management functions are serialised by
+ * Thread safety: iopf_report_device_fault(), iopf_iommu_report_fault(),
+ * iopf_group_response(), iopf_free_group(), iopf_queue_work() and the group
+ * accessors may be called from any thread concurrently. Queue management functions are serialised by
  * the queue's lock.
  */
 #ifndef IOPF_QUEUE_H
@@ -188,6 +188,28 @@ size_t iopf_queue_pending(const struct iopf_queue *queue);
  */
 int iopf_report_device_fault(struct iopf_device *dev,
 			     const struct iopf_fault *evt);
+
+/**
+ * iopf_iommu_report_fault() - report a page request by requester/stream ID
+ * @iommu: the IOMMU that received the request
+ * @id: the requester or stream ID it carries (as given to iopf_device_new())
+ * @evt: the fault; copied, the caller keeps it
+ *
+ * iopf_device_find() + iopf_report_device_fault() + iopf_device_put() in
+ * one call and one RCU read-side section (what a hardware model's page
+ * request thread does for every descriptor, the kernel's VT-d PRQ thread
+ * with its device tree, SMMUv3's with its stream tree): the same
+ * semantics, responses and trace as iopf_report_device_fault() once the
+ * device is found, for less work than the three calls.
+ *
+ * Context: any thread; may block (mutexes, memory allocation, the handler).
+ * Return: -ENODEV if no device with @id is on @iommu: nothing is sent, the
+ * IOMMU model answers (or not) as its hardware would; -EINVAL for a NULL
+ * @iommu or @evt, or as iopf_report_device_fault(); otherwise as
+ * iopf_report_device_fault().
+ */
+int iopf_iommu_report_fault(struct iopf_iommu *iommu, uint32_t id,
+			    const struct iopf_fault *evt);
 
 /**
  * iopf_group_response() - answer a page request group

@@ -462,26 +462,19 @@ static void abort_group_response(struct iopf_group *group)
 		iopf_free_group(group);
 }
 
-IOPF_EXPORT int iopf_report_device_fault(struct iopf_device *dev,
-					 const struct iopf_fault *evt)
+/*
+ * The report from routing on (find_fault_handler() to the handler), called
+ * under the RCU read lock, which it drops: the lock covers the handler
+ * call, so a detach that has waited for a grace period knows no handler
+ * call for it is in progress.
+ */
+static int report_rcu(struct iopf_device *dev, const struct iopf_fault *evt)
 {
 	struct iopf_group abort_group, *group;
 	struct iopf_fault_param *fp;
 	struct iopf_attachment *a;
 	int ret;
 
-	if (!dev || !evt)
-		return -EINVAL;
-	if (fault_is_malformed(evt)) {
-		trace_report(dev, IOPF_TRACE_FAULT_REJECTED, evt, -EINVAL, 0);
-		return -EINVAL;
-	}
-	trace_report(dev, IOPF_TRACE_FAULT_REPORTED, evt, 0, 0);
-	/*
-	 * The read lock covers the handler call, so a detach that has waited
-	 * for a grace period knows no handler call for it is in progress.
-	 */
-	iopf_rcu_read_lock();
 	a = find_fault_handler(dev, evt);
 	fp = a ? fault_param_get_rcu(dev) : NULL;
 	if (!fp) {
@@ -503,6 +496,47 @@ IOPF_EXPORT int iopf_report_device_fault(struct iopf_device *dev,
 	if (ret)
 		abort_group_response(group);
 	return 0;
+}
+
+IOPF_EXPORT int iopf_report_device_fault(struct iopf_device *dev,
+					 const struct iopf_fault *evt)
+{
+	if (!dev || !evt)
+		return -EINVAL;
+	if (fault_is_malformed(evt)) {
+		trace_report(dev, IOPF_TRACE_FAULT_REJECTED, evt, -EINVAL, 0);
+		return -EINVAL;
+	}
+	trace_report(dev, IOPF_TRACE_FAULT_REPORTED, evt, 0, 0);
+	iopf_rcu_read_lock();
+	return report_rcu(dev, evt);
+}
+
+IOPF_EXPORT int iopf_iommu_report_fault(struct iopf_iommu *iommu, uint32_t id,
+					const struct iopf_fault *evt)
+{
+	struct iopf_device *dev;
+	int ret = -EINVAL;
+
+	if (!iommu || !evt)
+		return -EINVAL;
+	/* One read-side section for the lookup and the report. */
+	iopf_rcu_read_lock();
+	dev = iopf_device_find_rcu(iommu, id);
+	if (!dev) {
+		iopf_rcu_read_unlock();
+		return -ENODEV;
+	}
+	if (fault_is_malformed(evt)) {
+		iopf_rcu_read_unlock();
+		trace_report(dev, IOPF_TRACE_FAULT_REJECTED, evt, -EINVAL, 0);
+	} else {
+		trace_report(dev, IOPF_TRACE_FAULT_REPORTED, evt, 0, 0);
+		ret = report_rcu(dev, evt);
+	}
+	/* Pair with iopf_device_find_rcu(). */
+	iopf_device_put(dev);
+	return ret;
 }
 
 /* ---- enabling, removal and discard ------------------------------------- */

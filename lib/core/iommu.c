@@ -462,6 +462,21 @@ static struct iopf_device *device_hash_lookup(struct iopf_iommu *iommu,
 	return node ? container_of(node, struct iopf_device, ht_node) : NULL;
 }
 
+/* iopf_device_find() for a caller in a read-side section already. */
+struct iopf_device *iopf_device_find_rcu(struct iopf_iommu *iommu, uint32_t id)
+{
+	struct iopf_device *dev;
+
+	if (id < IOPF_DEV_TABLE_IDS)
+		dev = iopf_dev_table_lookup(iommu, id);
+	else
+		dev = device_hash_lookup(iommu, id);
+	/* Unpublished but not yet freed: its last reference may be gone. */
+	if (dev && !iopf_ref_get_unless_zero(&dev->ref))
+		dev = NULL;
+	return dev;
+}
+
 IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
 						 uint32_t id)
 {
@@ -470,13 +485,7 @@ IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
 	if (!iommu)
 		return NULL;
 	iopf_rcu_read_lock();
-	if (id < IOPF_DEV_TABLE_IDS)
-		dev = iopf_dev_table_lookup(iommu, id);
-	else
-		dev = device_hash_lookup(iommu, id);
-	/* Unpublished but not yet freed: its last reference may be gone. */
-	if (dev && !iopf_ref_get_unless_zero(&dev->ref))
-		dev = NULL;
+	dev = iopf_device_find_rcu(iommu, id);
 	iopf_rcu_read_unlock();
 	return dev;
 }

@@ -51,12 +51,8 @@ int bench_answer_later(struct iopf_group *group);
 static inline int lib_report_rid(struct iopf_iommu *iommu, uint32_t rid,
 				 const struct iopf_fault *f)
 {
-	struct iopf_device *dev = iopf_device_find(iommu, rid);
-	int ret;
-
-	ret = iopf_report_device_fault(dev, f);
-	iopf_device_put(dev);
-	return ret;
+	/* find + report + put, in one call and one RCU read-side section */
+	return iopf_iommu_report_fault(iommu, rid, f);
 }
 
 #endif /* IOPF_BENCH_LIBENV_H */
