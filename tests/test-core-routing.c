@@ -8,12 +8,17 @@
  * the rule keeps per device (partials, fault param) is tested here.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -260,6 +265,183 @@ static void route_detach_replace(void **state)
 	assert_unrouted(f, FX_PV, 9);
 }
 
+/*
+ * Replace under fire: one thread swaps PASID 11 between domain 0 (handle 0)
+ * and domain 1 (handle 1) while this one reports on it. A report reads the
+ * domain and the handle from the routing slot; it must see both of the
+ * same attachment, so each domain's own handler (distinct functions, not
+ * the recorder, which finds its domain through the handle) checks that the
+ * group carries its handle. The slot is never empty, so every report is
+ * routed, and each group gets exactly one response.
+ */
+#define SWAP_PASID	  11
+#define SWAP_PER_REPLACE  200
+#define SWAP_MIN_REPLACES 100
+#define SWAP_TIMEOUT_NS	  (60ull * 1000000000ull)
+
+/*
+ * The two threads go in lockstep so that every replace overlaps reports,
+ * whatever the scheduler does: replace r starts once the reporter is
+ * SWAP_PER_REPLACE / 2 reports past the start of replace r - 1, and the
+ * reporter then waits for it to start before going on with its next
+ * SWAP_PER_REPLACE reports, which run against its publication and grace
+ * period.
+ */
+static struct swap_state {
+	struct iopf_domain *domain[2];
+	struct iopf_attach_handle handle[2];
+	atomic_ulong calls[2];
+	atomic_ulong mixed; /* handler i called with the other handle */
+	atomic_ulong reports;
+	atomic_ulong started; /* replaces */
+	atomic_ulong replaces; /* done */
+	atomic_int replace_err;
+	atomic_bool stop;
+	struct iopf_device *dev;
+} swap;
+
+static int swap_handle(struct iopf_group *group, int i)
+{
+	if (iopf_group_attach_handle(group) != &swap.handle[i])
+		atomic_fetch_add(&swap.mixed, 1);
+	atomic_fetch_add(&swap.calls[i], 1);
+	iopf_group_response(group, IOPF_PAGE_RESP_SUCCESS);
+	iopf_free_group(group);
+	return 0;
+}
+
+static int swap_handler0(struct iopf_group *group)
+{
+	return swap_handle(group, 0);
+}
+
+static int swap_handler1(struct iopf_group *group)
+{
+	return swap_handle(group, 1);
+}
+
+/*
+ * Spin a little before yielding: a yield on a busy machine can hand the
+ * CPU away for a whole time slice, and the threads would stop overlapping.
+ */
+static void swap_pause(unsigned int *spins)
+{
+	if (++*spins < 4096)
+		__asm__ __volatile__("" ::: "memory");
+	else
+		sched_yield();
+}
+
+/* Wait for the reporter to be half-way through the reports of replace @r. */
+static bool swap_wait_reports(unsigned long r)
+{
+	unsigned long want = r * SWAP_PER_REPLACE + SWAP_PER_REPLACE / 2;
+	unsigned int spins = 0;
+
+	while (atomic_load(&swap.reports) < want) {
+		if (atomic_load(&swap.stop))
+			return false;
+		swap_pause(&spins);
+	}
+	return true;
+}
+
+static void *swap_replacer(void *arg)
+{
+	unsigned long r = 0;
+
+	(void)arg;
+	for (int i = 1; swap_wait_reports(r); i ^= 1) {
+		int ret;
+
+		atomic_store(&swap.started, r + 1);
+		ret = iopf_replace_device_pasid(swap.domain[i], swap.dev,
+						SWAP_PASID, &swap.handle[i]);
+		if (ret) {
+			atomic_store(&swap.replace_err, ret);
+			break;
+		}
+		atomic_store(&swap.replaces, ++r);
+	}
+	return NULL;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Report until SWAP_MIN_REPLACES replaces are done; the number of reports. */
+static unsigned long swap_report(void)
+{
+	uint64_t deadline = now_ns() + SWAP_TIMEOUT_NS;
+	unsigned long n = 0;
+	unsigned int spins = 0;
+
+	while (atomic_load(&swap.replaces) < SWAP_MIN_REPLACES) {
+		unsigned long limit =
+			atomic_load(&swap.started) * SWAP_PER_REPLACE +
+			SWAP_PER_REPLACE / 2;
+
+		if (atomic_load(&swap.replace_err) || now_ns() > deadline)
+			break;
+		if (n >= limit) {
+			swap_pause(&spins);
+			continue;
+		}
+		spins = 0;
+		assert_int_equal(fx_report(swap.dev, FX_PV | FX_LAST,
+					   SWAP_PASID, n & 511, n << 12),
+				 0);
+		atomic_store(&swap.reports, ++n);
+	}
+	return n;
+}
+
+static void route_replace_while_reporting(void **state)
+{
+	struct fx *f = *state;
+	pthread_t thread;
+	unsigned long n;
+
+	memset(&swap, 0, sizeof(swap));
+	swap.dev = f->dev[0];
+	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING,
+					 swap_handler0, NULL, &swap.domain[0]),
+			 0);
+	assert_int_equal(iopf_domain_new(f->ctx, IOPF_DOMAIN_PAGING,
+					 swap_handler1, NULL, &swap.domain[1]),
+			 0);
+	assert_int_equal(iopf_attach_device_pasid(swap.domain[0], swap.dev,
+						  SWAP_PASID, &swap.handle[0]),
+			 0);
+	assert_int_equal(pthread_create(&thread, NULL, swap_replacer, NULL), 0);
+	n = swap_report();
+	atomic_store(&swap.stop, true);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+
+	assert_int_equal(atomic_load(&swap.replace_err), 0);
+	assert_true(atomic_load(&swap.replaces) >= SWAP_MIN_REPLACES);
+	assert_true(atomic_load(&swap.calls[0]) > 0);
+	assert_true(atomic_load(&swap.calls[1]) > 0);
+	assert_int_equal(atomic_load(&swap.mixed), 0);
+	assert_int_equal(
+		atomic_load(&swap.calls[0]) + atomic_load(&swap.calls[1]), n);
+	if (getenv("SWAP_DEBUG"))
+		fprintf(stderr, "DBG n=%lu rep=%lu c0=%lu c1=%lu\n", n,
+			atomic_load(&swap.replaces),
+			atomic_load(&swap.calls[0]),
+			atomic_load(&swap.calls[1]));
+	/* One answer per group, in report order, all from a handler. */
+	assert_int_equal(fx_nr_responses(f), n);
+	for (unsigned long i = 0; i < n; i++)
+		fx_assert_response(f, i, ID0, SWAP_PASID, i & 511,
+				   IOPF_PAGE_RESP_SUCCESS);
+}
+
 /* Rule 8, the per-device part: partials never mix across devices. */
 static void route_devices_separate(void **state)
 {
@@ -373,6 +555,7 @@ int main(void)
 		T(route_devices_separate, setup_two),
 		T(route_full_pasid_space, setup_plain),
 		T(route_attach_handle_get, setup_plain),
+		T(route_replace_while_reporting, setup_plain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,6 +116,24 @@ void *iopf_calloc(size_t nmemb, size_t size)
 	return p;
 }
 
+/*
+ * Zeroed memory aligned to @align (a power of two, a multiple of
+ * sizeof(void *)), for structures laid out by cache line. Freed with
+ * iopf_mfree().
+ */
+void *iopf_zalloc_aligned(size_t align, size_t size)
+{
+	void *p;
+
+	if (should_fail())
+		return NULL;
+	if (posix_memalign(&p, align, size))
+		return NULL;
+	memset(p, 0, size);
+	ACCOUNT(p);
+	return p;
+}
+
 char *iopf_strdup(const char *s)
 {
 	size_t len = strlen(s) + 1;

@@ -12,6 +12,7 @@
 void *iopf_malloc(size_t size);
 void *iopf_zalloc(size_t size);
 void *iopf_calloc(size_t nmemb, size_t size);
+void *iopf_zalloc_aligned(size_t align, size_t size);
 char *iopf_strdup(const char *s);
 void iopf_mfree(void *ptr);
 

@@ -3,12 +3,14 @@
  * Domains, attach handles and PASID routing (the attach half of the
  * kernel's iommu.c).
  *
- * Each device has a routing table: one RCU pointer for the RID and a
- * two-level table (1024 x 1024) for the 2^20 PASIDs, so a lookup is three
- * dependent loads whatever the number of attached PASIDs. An entry points to
- * a struct iopf_attachment (domain + caller's handle, or no handle for a
- * bare attach). Entries are written under the device's group mutex and
- * published only once the attach has fully succeeded.
+ * Each device has a routing table: one slot for the RID and a two-level
+ * table (1024 x 1024) for the 2^20 PASIDs, so a lookup is three dependent
+ * loads whatever the number of attached PASIDs. A slot (struct iopf_route)
+ * holds the domain and caller's handle (none for a bare attach) under a
+ * sequence count, and the struct iopf_attachment they belong to, so that
+ * a fault reads the slot and never the attachment. Slots are written under
+ * the device's group mutex and published only once the attach has fully
+ * succeeded.
  *
  * Detach order: the backend's remove_dev_pasid (which drains the hardware;
  * faults it pushes out still reach the old handler), flush of the fault
@@ -26,33 +28,39 @@
 
 /* ---- routing table ------------------------------------------------------ */
 
-/* Call under the RCU read lock. */
-struct iopf_attachment *iopf_pasid_entry(struct iopf_device *dev,
-					 uint32_t pasid)
+/*
+ * Publish @a (NULL: unpublish) in @r. With dev->group_mutex held, so the
+ * writers of a slot are serialised. A reader that loads any of the new
+ * pointers also sees @seq odd or advanced (the release stores order the
+ * odd @seq before them) and retries; the read side is iopf_route_get().
+ */
+static void route_publish(struct iopf_route *r, struct iopf_attachment *a)
 {
-	struct iopf_pasid_dir *dir;
-	struct iopf_pasid_leaf *leaf;
+	unsigned int seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
 
-	if (pasid == IOPF_NO_PASID)
-		return iopf_rcu_deref(dev->rid);
-	dir = iopf_rcu_deref(dev->pasid_dir);
-	if (!dir)
-		return NULL;
-	leaf = iopf_rcu_deref(dir->leaf[pasid >> IOPF_LEAF_BITS]);
-	if (!leaf)
-		return NULL;
-	return iopf_rcu_deref(leaf->entry[pasid & (IOPF_LEAF_SIZE - 1)]);
+	atomic_store_explicit(&r->seq, seq + 1, memory_order_relaxed);
+	atomic_store_explicit(&r->domain, a ? a->domain : NULL,
+			      memory_order_release);
+	atomic_store_explicit(&r->handle, a ? a->handle : NULL,
+			      memory_order_release);
+	atomic_store_explicit(&r->attachment, a, memory_order_relaxed);
+	atomic_store_explicit(&r->seq, seq + 2, memory_order_release);
 }
 
-typedef _Atomic(struct iopf_attachment *) iopf_slot_t;
+/* The attachment in @r; for writers, with dev->group_mutex held. */
+static struct iopf_attachment *route_attachment(struct iopf_route *r)
+{
+	return r ? atomic_load_explicit(&r->attachment, memory_order_relaxed) :
+		   NULL;
+}
 
 /*
  * The slot of @pasid, allocating the table on the way if @create. Tables
  * are never freed before the device, so readers need no grace period.
  * With dev->group_mutex held.
  */
-static iopf_slot_t *pasid_slot(struct iopf_device *dev, uint32_t pasid,
-			       bool create)
+static struct iopf_route *pasid_slot(struct iopf_device *dev, uint32_t pasid,
+				     bool create)
 {
 	struct iopf_pasid_dir *dir = atomic_load(&dev->pasid_dir);
 	struct iopf_pasid_leaf *leaf;
@@ -72,12 +80,13 @@ static iopf_slot_t *pasid_slot(struct iopf_device *dev, uint32_t pasid,
 	if (!leaf) {
 		if (!create)
 			return NULL;
-		leaf = iopf_zalloc(sizeof(*leaf));
+		/* Aligned: no 32-byte slot straddles two cache lines. */
+		leaf = iopf_zalloc_aligned(IOPF_LEAF_ALIGN, sizeof(*leaf));
 		if (!leaf)
 			return NULL;
 		iopf_rcu_assign(dir->leaf[hi], leaf);
 	}
-	return &leaf->entry[pasid & (IOPF_LEAF_SIZE - 1)];
+	return &leaf->slot[pasid & (IOPF_LEAF_SIZE - 1)];
 }
 
 /* ---- domains ------------------------------------------------------------ */
@@ -326,14 +335,14 @@ static struct iopf_attachment *new_attachment(struct iopf_domain *domain,
 static int attach_locked(struct iopf_domain *domain, struct iopf_device *dev,
 			 uint32_t pasid, struct iopf_attach_handle *handle)
 {
-	iopf_slot_t *slot;
+	struct iopf_route *slot;
 	struct iopf_attachment *a;
 	int ret;
 
 	slot = pasid_slot(dev, pasid, true);
 	if (!slot)
 		return -ENOMEM;
-	if (atomic_load(slot))
+	if (route_attachment(slot))
 		return -EBUSY;
 	a = new_attachment(domain, dev, pasid, handle);
 	if (!a)
@@ -344,7 +353,7 @@ static int attach_locked(struct iopf_domain *domain, struct iopf_device *dev,
 		return ret;
 	}
 	/* Visible to the fault path only now that everything succeeded. */
-	iopf_rcu_assign(*slot, a);
+	route_publish(slot, a);
 	return 0;
 }
 
@@ -403,7 +412,7 @@ static void retire_attachment(struct iopf_device *dev,
 static void detach_pasid(struct iopf_domain *domain, struct iopf_device *dev,
 			 uint32_t pasid)
 {
-	iopf_slot_t *slot;
+	struct iopf_route *slot;
 	struct iopf_attachment *a;
 
 	if (!domain || !dev ||
@@ -411,7 +420,7 @@ static void detach_pasid(struct iopf_domain *domain, struct iopf_device *dev,
 		return;
 	pthread_mutex_lock(&dev->group_mutex);
 	slot = pasid_slot(dev, pasid, false);
-	a = slot ? atomic_load(slot) : NULL;
+	a = route_attachment(slot);
 	if (!a || a->domain != domain) {
 		pthread_mutex_unlock(&dev->group_mutex);
 		return;
@@ -419,7 +428,7 @@ static void detach_pasid(struct iopf_domain *domain, struct iopf_device *dev,
 	if (dev->iommu->ops.remove_dev_pasid)
 		dev->iommu->ops.remove_dev_pasid(dev, pasid, domain);
 	iopf_device_flush_work(dev);
-	iopf_rcu_assign(*slot, NULL);
+	route_publish(slot, NULL);
 	retire_attachment(dev, a);
 	pthread_mutex_unlock(&dev->group_mutex);
 	trace_attach(dev, IOPF_TRACE_PASID_DETACHED, pasid, domain, 0);
@@ -462,12 +471,12 @@ void iopf_device_detach_all(struct iopf_device *dev)
 static int replace_locked(struct iopf_domain *domain, struct iopf_device *dev,
 			  uint32_t pasid, struct iopf_attach_handle *handle)
 {
-	iopf_slot_t *slot;
+	struct iopf_route *slot;
 	struct iopf_attachment *old, *a;
 	int ret;
 
-	slot = pasid_slot(dev, pasid, pasid == IOPF_NO_PASID);
-	old = slot ? atomic_load(slot) : NULL;
+	slot = pasid_slot(dev, pasid, false);
+	old = route_attachment(slot);
 	if (!old)
 		return pasid == IOPF_NO_PASID ?
 			       attach_locked(domain, dev, pasid, handle) :
@@ -483,7 +492,7 @@ static int replace_locked(struct iopf_domain *domain, struct iopf_device *dev,
 		iopf_mfree(a);
 		return ret;
 	}
-	iopf_rcu_assign(*slot, a);
+	route_publish(slot, a);
 	retire_attachment(dev, old);
 	return 0;
 }
@@ -533,19 +542,19 @@ IOPF_EXPORT int iopf_attach_handle_get(struct iopf_device *dev, uint32_t pasid,
 				       enum iopf_domain_type type,
 				       struct iopf_attach_handle **out)
 {
-	struct iopf_attachment *a;
+	struct iopf_route_snap r;
 	int ret = 0;
 
 	if (!dev || !out || !pasid_in_range(dev, pasid))
 		return -EINVAL;
 	iopf_rcu_read_lock();
-	a = iopf_pasid_entry(dev, pasid);
-	if (!a || !a->handle)
+	iopf_route_get(dev, pasid, &r);
+	if (!r.handle)
 		ret = -ENOENT;
-	else if (type != IOPF_DOMAIN_ANY && a->domain->type != type)
+	else if (type != IOPF_DOMAIN_ANY && r.domain->type != type)
 		ret = -EBUSY;
 	else
-		*out = a->handle;
+		*out = r.handle;
 	iopf_rcu_read_unlock();
 	return ret;
 }
@@ -553,19 +562,19 @@ IOPF_EXPORT int iopf_attach_handle_get(struct iopf_device *dev, uint32_t pasid,
 IOPF_EXPORT int iopf_device_translate(struct iopf_device *dev, uint32_t pasid,
 				      uint64_t addr, uint32_t perm)
 {
-	struct iopf_attachment *a;
+	struct iopf_route_snap r;
 	int ret;
 
 	if (!dev || !pasid_in_range(dev, pasid))
 		return -EINVAL;
 	iopf_rcu_read_lock();
-	a = iopf_pasid_entry(dev, pasid);
-	if (!a)
+	iopf_route_get(dev, pasid, &r);
+	if (!r.domain)
 		ret = -ENOENT;
-	else if (!a->domain->ops || !a->domain->ops->translate)
+	else if (!r.domain->ops || !r.domain->ops->translate)
 		ret = -EOPNOTSUPP;
 	else
-		ret = a->domain->ops->translate(a->domain, addr, perm);
+		ret = r.domain->ops->translate(r.domain, addr, perm);
 	iopf_rcu_read_unlock();
 	return ret;
 }

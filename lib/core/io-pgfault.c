@@ -389,32 +389,33 @@ static int report_partial_fault(struct iopf_fault_param *fp,
 }
 
 /*
- * The attachment a fault routes to (the kernel's find_fault_handler()),
- * or NULL. Under the RCU read lock.
+ * Where a fault routes to (the kernel's find_fault_handler()): true with
+ * the domain and handle in @r, false for no handler. It reads the routing
+ * slots only, never the attachment: one cache line for a random PASID.
+ * Under the RCU read lock.
  */
-static struct iopf_attachment *find_fault_handler(struct iopf_device *dev,
-						  const struct iopf_fault *evt)
+static bool find_fault_handler(struct iopf_device *dev,
+			       const struct iopf_fault *evt,
+			       struct iopf_route_snap *r)
 {
 	const struct iopf_fault_page_request *prm = &evt->prm;
-	struct iopf_attachment *a;
 
 	if (prm->flags & IOPF_FAULT_PAGE_REQUEST_PASID_VALID) {
-		a = iopf_pasid_entry(dev, prm->pasid);
-		if (!a || !a->handle) {
+		iopf_route_get(dev, prm->pasid, r);
+		if (!r->handle) {
 			/* A user-managed PASID table lives under a NESTED RID domain. */
 			if (!dev->iommu->ops.user_pasid_table)
-				return NULL;
-			a = iopf_pasid_entry(dev, IOPF_NO_PASID);
-			if (!a || !a->handle ||
-			    a->domain->type != IOPF_DOMAIN_NESTED)
-				return NULL;
+				return false;
+			iopf_route_get(dev, IOPF_NO_PASID, r);
+			if (!r->handle || r->domain->type != IOPF_DOMAIN_NESTED)
+				return false;
 		}
 	} else {
-		a = iopf_pasid_entry(dev, IOPF_NO_PASID);
-		if (!a || !a->handle)
-			return NULL;
+		iopf_route_get(dev, IOPF_NO_PASID, r);
+		if (!r->handle)
+			return false;
 	}
-	return a->domain->iopf_handler ? a : NULL;
+	return r->domain->iopf_handler != NULL;
 }
 
 /* Input the kernel trusts its drivers never to produce. */
@@ -437,7 +438,7 @@ static void trace_report(struct iopf_device *dev, uint32_t type,
 /* Form the group and hand it to the handler; under the RCU read lock. */
 static int
 report_last_fault(struct iopf_device *dev, struct iopf_fault_param *fp,
-		  struct iopf_attachment *a, const struct iopf_fault *evt,
+		  const struct iopf_route_snap *r, const struct iopf_fault *evt,
 		  struct iopf_group *abort_group, struct iopf_group **out)
 {
 	struct iopf_group *group = iopf_group_alloc(fp, evt, abort_group);
@@ -445,11 +446,11 @@ report_last_fault(struct iopf_device *dev, struct iopf_fault_param *fp,
 	*out = group;
 	if (group == abort_group)
 		return -ENOMEM;
-	group->attach_handle = a->handle;
+	group->attach_handle = r->handle;
 	trace_report(dev, IOPF_TRACE_GROUP_FORMED, evt, 0, group->fault_count);
 	trace_report(dev, IOPF_TRACE_HANDLER_CALLED, evt, 0,
 		     group->fault_count);
-	return a->domain->iopf_handler(group);
+	return r->domain->iopf_handler(group);
 }
 
 /* The core answers FAILURE and frees the group (the kernel's abort path). */
@@ -472,11 +473,10 @@ static int report_rcu(struct iopf_device *dev, const struct iopf_fault *evt)
 {
 	struct iopf_group abort_group, *group;
 	struct iopf_fault_param *fp;
-	struct iopf_attachment *a;
+	struct iopf_route_snap r;
 	int ret;
 
-	a = find_fault_handler(dev, evt);
-	fp = a ? fault_param_get_rcu(dev) : NULL;
+	fp = find_fault_handler(dev, evt, &r) ? fault_param_get_rcu(dev) : NULL;
 	if (!fp) {
 		/* No handler, or a handler but the device is on no queue. */
 		iopf_rcu_read_unlock();
@@ -491,7 +491,7 @@ static int report_rcu(struct iopf_device *dev, const struct iopf_fault *evt)
 		/* A partial needs no response; a lost one gets none either. */
 		return ret;
 	}
-	ret = report_last_fault(dev, fp, a, evt, &abort_group, &group);
+	ret = report_last_fault(dev, fp, &r, evt, &abort_group, &group);
 	iopf_rcu_read_unlock();
 	if (ret)
 		abort_group_response(group);

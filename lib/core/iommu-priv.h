@@ -232,9 +232,42 @@ struct iopf_attachment {
 	uint32_t pasid;
 };
 
-struct iopf_pasid_leaf {
-	_Atomic(struct iopf_attachment *) entry[IOPF_LEAF_SIZE];
+/*
+ * A routing slot: the RID's or one PASID's. It carries the domain and the
+ * handle itself, so that routing a fault reads one cache line (32 bytes in
+ * a 64-byte aligned leaf never straddles two) and never the attachment,
+ * which with a million PASIDs would be a second dependent cache miss.
+ *
+ * @seq is a sequence count: writers (under dev->group_mutex) make it odd,
+ * store the pointers, make it even; readers (under the RCU read lock)
+ * retry while it is odd or has changed, so they never see the domain of
+ * one attachment with the handle of another. Every field is an atomic
+ * loaded with acquire and stored with release rather than relaxed accesses
+ * between fences: the same cost on x86, and ThreadSanitizer does not model
+ * standalone fences. @attachment is for writers only.
+ */
+struct iopf_route {
+	atomic_uint seq;
+	_Atomic(struct iopf_domain *) domain;
+	_Atomic(struct iopf_attach_handle *) handle;
+	_Atomic(struct iopf_attachment *) attachment;
 };
+
+/* A consistent read of a slot; domain NULL: nothing attached. */
+struct iopf_route_snap {
+	struct iopf_domain *domain;
+	struct iopf_attach_handle *handle;
+};
+
+/*
+ * 1024 slots of 32 bytes: 32 KB (8 KB when a slot was a bare attachment
+ * pointer), allocated 64-byte aligned.
+ */
+struct iopf_pasid_leaf {
+	struct iopf_route slot[IOPF_LEAF_SIZE];
+};
+
+#define IOPF_LEAF_ALIGN 64
 
 struct iopf_pasid_dir {
 	_Atomic(struct iopf_pasid_leaf *) leaf[IOPF_DIR_SIZE];
@@ -245,13 +278,14 @@ struct iopf_fault_param;
 struct iopf_device {
 	/*
 	 * What one report reads, first: the reference (lookup), ctx (trace
-	 * check), the routing entry and the fault param (report), iommu
-	 * (page_response). With a random device per fault each cache line
-	 * here is a miss. A lookup in the direct table reads only ref.
+	 * check), the fault param (report), iommu (page_response), the PASID
+	 * table, in the first 64 bytes; the RID's routing slot fills the
+	 * second line (the device is 64-byte aligned). With a random device
+	 * per fault each cache line here is a miss. A lookup in the direct
+	 * table reads only ref.
 	 */
 	struct iopf_ref ref;
 	struct iopf_ctx *ctx;
-	_Atomic(struct iopf_attachment *) rid; /* RCU */
 	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
 	struct iopf_iommu *iommu;
 	_Atomic(struct iopf_pasid_dir *)
@@ -260,6 +294,7 @@ struct iopf_device {
 	uint32_t max_pasids;
 	/* The hash path only (IDs from IOPF_DEV_TABLE_IDS on). */
 	struct cds_lfht_node ht_node;
+	_Alignas(32) struct iopf_route rid;
 	atomic_bool live; /* release-stored before publication */
 	/* cold */
 	struct rcu_head rcu;
@@ -279,6 +314,86 @@ struct iopf_device {
 	bool iopf_auto; /* added to iommu->queue by attach */
 	bool published;
 };
+
+#define IOPF_DEVICE_ALIGN 64
+
+/* No routing slot straddles two cache lines, so a lookup reads one. */
+_Static_assert(IOPF_LEAF_ALIGN % sizeof(struct iopf_route) == 0,
+	       "leaf slots straddle cache lines");
+_Static_assert(offsetof(struct iopf_device, rid) % IOPF_DEVICE_ALIGN +
+			       sizeof(struct iopf_route) <=
+		       IOPF_DEVICE_ALIGN,
+	       "the RID slot straddles cache lines");
+
+/* The slot of @pasid if its leaf exists. Under the RCU read lock. */
+static inline struct iopf_route *iopf_route_find(struct iopf_device *dev,
+						 uint32_t pasid)
+{
+	struct iopf_pasid_dir *dir;
+	struct iopf_pasid_leaf *leaf;
+
+	if (pasid == IOPF_NO_PASID)
+		return &dev->rid;
+	dir = iopf_rcu_deref(dev->pasid_dir);
+	if (!dir)
+		return NULL;
+	leaf = iopf_rcu_deref(dir->leaf[pasid >> IOPF_LEAF_BITS]);
+	if (!leaf)
+		return NULL;
+	return &leaf->slot[pasid & (IOPF_LEAF_SIZE - 1)];
+}
+
+/*
+ * The read side of the slot's sequence count, once it is even. A writer
+ * does not sleep between its stores: spin. The acquire loads (here and of
+ * the pointers) keep the pointer loads between the two reads of @seq, and
+ * order what the writer did before publishing (the domain's fields,
+ * handle->domain) before our use of the pointers.
+ */
+static inline unsigned int iopf_route_seq_begin(struct iopf_route *r)
+{
+	unsigned int seq;
+
+	for (;;) {
+		seq = atomic_load_explicit(&r->seq, memory_order_acquire);
+		if (!iopf_unlikely(seq & 1))
+			return seq;
+		caa_cpu_relax();
+	}
+}
+
+/* True when a writer ran since iopf_route_seq_begin() returned @seq. */
+static inline bool iopf_route_seq_retry(struct iopf_route *r, unsigned int seq)
+{
+	return iopf_unlikely(
+		atomic_load_explicit(&r->seq, memory_order_relaxed) != seq);
+}
+
+/*
+ * What @pasid (or the RID) routes to: a domain and handle of the same
+ * attachment, both NULL when nothing is attached. Under the RCU read lock,
+ * which keeps them valid: a detach unpublishes, then waits a grace period.
+ * Inline: the report path's only lookup.
+ */
+static inline void iopf_route_get(struct iopf_device *dev, uint32_t pasid,
+				  struct iopf_route_snap *snap)
+{
+	struct iopf_route *r = iopf_route_find(dev, pasid);
+	unsigned int seq;
+
+	if (!r) {
+		snap->domain = NULL;
+		snap->handle = NULL;
+		return;
+	}
+	do {
+		seq = iopf_route_seq_begin(r);
+		snap->domain =
+			atomic_load_explicit(&r->domain, memory_order_acquire);
+		snap->handle =
+			atomic_load_explicit(&r->handle, memory_order_acquire);
+	} while (iopf_route_seq_retry(r, seq));
+}
 
 /*
  * Hooks of the layer that owns a domain (SVA, channel). The core knows
@@ -452,8 +567,6 @@ int iopf_domain_alloc_ops(struct iopf_ctx *ctx, enum iopf_domain_type type,
 			  struct iopf_domain **out);
 void iopf_domain_destroy(struct iopf_domain *domain);
 void iopf_device_detach_all(struct iopf_device *dev);
-struct iopf_attachment *iopf_pasid_entry(struct iopf_device *dev,
-					 uint32_t pasid);
 
 /* IOPF enabling (domain.c), with group_mutex held */
 int iopf_enable_for_domain(struct iopf_device *dev, struct iopf_domain *domain,

@@ -330,7 +330,8 @@ static struct iopf_device *device_alloc(struct iopf_iommu *iommu,
 	struct iopf_device *dev;
 	char buf[32];
 
-	dev = iopf_zalloc(sizeof(*dev));
+	/* Aligned, so that its hot fields and RID slot are whole lines. */
+	dev = iopf_zalloc_aligned(IOPF_DEVICE_ALIGN, sizeof(*dev));
 	if (!dev)
 		return NULL;
 	if (!attr->name)
