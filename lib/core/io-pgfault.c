@@ -248,8 +248,17 @@ IOPF_EXPORT void iopf_free_group(struct iopf_group *group)
 	fp = group->fault_param;
 	/* The partials are the holder's own: no lock needed. */
 	free_fault_list(group);
-	/* Answered (by anyone; pair with group_respond_locked()): no lock. */
+	/*
+	 * Answered (by anyone; pair with group_respond_locked()) while the
+	 * device has other groups in flight (a worker frees what a reporter
+	 * allocated): keep it, no lock. An idle device (its users are the
+	 * queue's and this group's) gives it back to malloc, whose per-thread
+	 * cache serves a same-thread reuse better and keeps a cold device's
+	 * group from being a cache miss at its next fault. A stale count only
+	 * picks the other, equally correct, path.
+	 */
 	if (atomic_load_explicit(&group->responded, memory_order_acquire) &&
+	    atomic_load_explicit(&fp->users.count, memory_order_relaxed) > 2 &&
 	    group_cache_push(fp, group)) {
 		/* Pair with iopf_report_device_fault(): the group's reference. */
 		iopf_put_dev_fault_param(fp);
