@@ -39,8 +39,6 @@ static void fault_param_free_rcu(struct rcu_head *head)
 	group_cache_reap_locked(fp);
 	cds_list_for_each_entry_safe(group, next, &fp->cache, live_node)
 		iopf_mfree(group);
-	/* Pair with fault_param_new(). */
-	iopf_queue_put(fp->home);
 	pthread_mutex_destroy(&fp->lock);
 	iopf_mfree(fp);
 }
@@ -583,9 +581,6 @@ static struct iopf_fault_param *fault_param_new(struct iopf_queue *queue,
 	pthread_mutex_init(&fp->lock, NULL);
 	iopf_ref_init(&fp->users);
 	fp->queue = queue;
-	/* Pair with fault_param_free_rcu(). */
-	iopf_queue_get(queue);
-	fp->home = queue;
 	fp->dev = dev;
 	CDS_INIT_LIST_HEAD(&fp->partial);
 	CDS_INIT_LIST_HEAD(&fp->groups);

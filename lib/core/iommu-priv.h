@@ -467,14 +467,8 @@ struct iopf_fault_param {
 	/* The report and answer paths: lock, users, queue, the lists. */
 	pthread_mutex_t lock;
 	struct iopf_ref users;
-	/*
-	 * The queue while the device is on it, NULL once removed (written
-	 * under lock, read without by iopf_queue_work()). @home is the same
-	 * queue for the fault param's whole life, with a reference, so a
-	 * racing iopf_queue_work() can count itself in it safely.
-	 */
+	/* The queue while the device is on it, NULL once removed (lock). */
 	_Atomic(struct iopf_queue *) queue;
-	struct iopf_queue *home;
 	/* groups in the cache and on the freed stack; bounded */
 	atomic_uint nr_cached;
 	struct cds_list_head partial; /* struct iopf_fault_node */

@@ -18,7 +18,6 @@
  * flush_mutex are leaves.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -146,28 +145,13 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
-/*
- * Queue @group on the queue of @fp unless the device left it: no lock. The
- * work counts itself in the queue's epoch first and only then checks that
- * the device is still on the queue (seq_cst, against the store in
- * iopf_queue_remove_device()): either the removal is seen, or every flush
- * that follows the removal (iopf_queue_free() flushes after removing its
- * devices) waits for this work.
- */
-static int queue_enqueue(struct iopf_fault_param *fp, struct iopf_group *group,
-			 void (*fn)(struct iopf_group *group))
+static void queue_enqueue(struct iopf_queue *queue, struct iopf_group *group,
+			  void (*fn)(struct iopf_group *group))
 {
-	struct iopf_queue *queue = fp->home;
-	uint8_t idx = work_begin(queue);
 	bool was_busy;
 
-	if (!atomic_load(&fp->queue)) {
-		atomic_fetch_sub(&queue->queued[idx], 1);
-		wake_flushers(queue);
-		return -ENODEV;
-	}
 	group->work_fn = fn;
-	group->work_epoch = idx;
+	group->work_epoch = work_begin(queue);
 	cds_wfcq_node_init(&group->work_node);
 	/* Publish the fields above to the worker that dequeues it. */
 	atomic_store_explicit(&group->queued, true, memory_order_release);
@@ -175,14 +159,14 @@ static int queue_enqueue(struct iopf_fault_param *fp, struct iopf_group *group,
 		cds_wfcq_enqueue(&queue->head, &queue->tail, &group->work_node);
 	if (!was_busy && queue->nr_workers && atomic_load(&queue->sleepers))
 		wake_one(queue);
-	return 0;
 }
 
 IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 				void (*fn)(struct iopf_group *group))
 {
 	struct iopf_fault_param *fp;
-	int ret;
+	struct iopf_queue *queue;
+	int ret = 0;
 
 	if (!group || !fn)
 		return -EINVAL;
@@ -194,7 +178,14 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
 				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
 				 0, group->fault_count);
-	ret = queue_enqueue(fp, group, fn);
+	/* Under fp->lock: remove_device cannot retire the queue meanwhile. */
+	pthread_mutex_lock(&fp->lock);
+	queue = fp->queue;
+	if (queue)
+		queue_enqueue(queue, group, fn);
+	else
+		ret = -ENODEV;
+	pthread_mutex_unlock(&fp->lock);
 	if (ret)
 		atomic_store(&group->queued, false);
 	return ret;
@@ -249,34 +240,17 @@ static void wait_epoch(struct iopf_queue *queue, unsigned int idx)
 	pthread_mutex_unlock(&queue->wake_lock);
 }
 
-/*
- * Manual mode: run until nothing is left (work may queue more work), and
- * until the old epoch drained: a racing iopf_queue_work() may have counted
- * itself and not enqueued yet.
- */
-static void flush_manual(struct iopf_queue *queue)
-{
-	unsigned int old;
-
-	pthread_mutex_lock(&queue->run_lock);
-	old = atomic_fetch_add(&queue->epoch, 1) & 1;
-	for (;;) {
-		while (run_locked(queue, SIZE_MAX))
-			;
-		if (epoch_drained(queue, old))
-			break;
-		sched_yield();
-	}
-	pthread_mutex_unlock(&queue->run_lock);
-}
-
 /* Wait for (manual mode: run) every work item queued before the call. */
 void iopf_queue_flush(struct iopf_queue *queue)
 {
 	unsigned int old;
 
 	if (!queue->nr_workers) {
-		flush_manual(queue);
+		/* Work may queue more work: run until nothing is left. */
+		pthread_mutex_lock(&queue->run_lock);
+		while (run_locked(queue, SIZE_MAX))
+			;
+		pthread_mutex_unlock(&queue->run_lock);
 		return;
 	}
 	pthread_mutex_lock(&queue->flush_mutex);
