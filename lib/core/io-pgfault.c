@@ -485,16 +485,21 @@ static int report_rcu(struct iopf_device *dev, const struct iopf_fault *evt)
 
 	fp = find_fault_handler(dev, evt, &r) ? fault_param_get_rcu(dev) : NULL;
 	if (!fp) {
-		/* No handler, or a handler but the device is on no queue. */
-		iopf_rcu_read_unlock();
+		/*
+		 * No handler, or a handler but the device is on no queue.
+		 * Answered inside the section: a device found by ID has no
+		 * other reference keeping it.
+		 */
 		iopf_error_response(dev, evt);
+		iopf_rcu_read_unlock();
 		return -EINVAL;
 	}
+	/* From here @fp (and the device reference it holds) keeps @dev. */
 	if (!(evt->prm.flags & IOPF_FAULT_PAGE_REQUEST_LAST_PAGE)) {
 		iopf_rcu_read_unlock();
 		ret = report_partial_fault(fp, evt);
-		iopf_put_dev_fault_param(fp);
 		trace_report(dev, IOPF_TRACE_PARTIAL_STORED, evt, ret, 0);
+		iopf_put_dev_fault_param(fp);
 		/* A partial needs no response; a lost one gets none either. */
 		return ret;
 	}
@@ -523,27 +528,29 @@ IOPF_EXPORT int iopf_iommu_report_fault(struct iopf_iommu *iommu, uint32_t id,
 					const struct iopf_fault *evt)
 {
 	struct iopf_device *dev;
-	int ret = -EINVAL;
 
 	if (!iommu || !evt)
 		return -EINVAL;
-	/* One read-side section for the lookup and the report. */
+	/*
+	 * One read-side section for the lookup and the report, and no
+	 * reference: the section keeps the device's memory, and report_rcu()
+	 * uses it outside only through a fault param, which holds one. Not
+	 * writing the device's reference count keeps its first cache line
+	 * shared with the workers that read it.
+	 */
 	iopf_rcu_read_lock();
-	dev = iopf_device_find_rcu(iommu, id);
+	dev = iopf_device_lookup_rcu(iommu, id);
 	if (!dev) {
 		iopf_rcu_read_unlock();
 		return -ENODEV;
 	}
 	if (fault_is_malformed(evt)) {
-		iopf_rcu_read_unlock();
 		trace_report(dev, IOPF_TRACE_FAULT_REJECTED, evt, -EINVAL, 0);
-	} else {
-		trace_report(dev, IOPF_TRACE_FAULT_REPORTED, evt, 0, 0);
-		ret = report_rcu(dev, evt);
+		iopf_rcu_read_unlock();
+		return -EINVAL;
 	}
-	/* Pair with iopf_device_find_rcu(). */
-	iopf_device_put(dev);
-	return ret;
+	trace_report(dev, IOPF_TRACE_FAULT_REPORTED, evt, 0, 0);
+	return report_rcu(dev, evt);
 }
 
 /* ---- enabling, removal and discard ------------------------------------- */

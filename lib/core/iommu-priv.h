@@ -528,7 +528,8 @@ void iopf_ctx_forget_queue(struct iopf_ctx *ctx, struct iopf_queue *queue);
 
 /* devices (iommu.c) */
 void iopf_device_get(struct iopf_device *dev);
-struct iopf_device *iopf_device_find_rcu(struct iopf_iommu *iommu, uint32_t id);
+struct iopf_device *iopf_device_lookup_rcu(struct iopf_iommu *iommu,
+					   uint32_t id);
 
 /* the IOMMU's direct device table (dev-table.c), with iommu->lock held */
 int iopf_dev_table_insert(struct iopf_iommu *iommu, struct iopf_device *dev);

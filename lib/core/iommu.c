@@ -463,8 +463,13 @@ static struct iopf_device *device_hash_lookup(struct iopf_iommu *iommu,
 	return node ? container_of(node, struct iopf_device, ht_node) : NULL;
 }
 
-/* iopf_device_find() for a caller in a read-side section already. */
-struct iopf_device *iopf_device_find_rcu(struct iopf_iommu *iommu, uint32_t id)
+/*
+ * The device at @id, valid until the caller's read-side section ends, or
+ * NULL; no reference taken. An unpublished device whose last reference is
+ * gone is not returned, as by iopf_device_find().
+ */
+struct iopf_device *iopf_device_lookup_rcu(struct iopf_iommu *iommu,
+					   uint32_t id)
 {
 	struct iopf_device *dev;
 
@@ -472,8 +477,7 @@ struct iopf_device *iopf_device_find_rcu(struct iopf_iommu *iommu, uint32_t id)
 		dev = iopf_dev_table_lookup(iommu, id);
 	else
 		dev = device_hash_lookup(iommu, id);
-	/* Unpublished but not yet freed: its last reference may be gone. */
-	if (dev && !iopf_ref_get_unless_zero(&dev->ref))
+	if (dev && !atomic_load_explicit(&dev->ref.count, memory_order_relaxed))
 		dev = NULL;
 	return dev;
 }
@@ -486,7 +490,10 @@ IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
 	if (!iommu)
 		return NULL;
 	iopf_rcu_read_lock();
-	dev = iopf_device_find_rcu(iommu, id);
+	dev = iopf_device_lookup_rcu(iommu, id);
+	/* Unpublished but not yet freed: its last reference may be gone. */
+	if (dev && !iopf_ref_get_unless_zero(&dev->ref))
+		dev = NULL;
 	iopf_rcu_read_unlock();
 	return dev;
 }
