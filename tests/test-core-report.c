@@ -7,6 +7,8 @@
  * skip elsewhere.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -323,6 +325,67 @@ static void report_by_id(void **state)
 	fx_assert_response(f, 0, ID0, 0, 7, INVALID);
 }
 
+/*
+ * iopf_iommu_report_fault() while the device with that ID comes and goes:
+ * every report finds a whole device or none, and every request is
+ * answered exactly once, or not at all when no device had the ID.
+ */
+#define CHURN_ID 0x77
+
+struct churn {
+	struct fx *f;
+	atomic_bool stop;
+	atomic_uint rounds;
+};
+
+static void *churn_device(void *arg)
+{
+	struct churn *c = arg;
+	struct iopf_device_attr attr = { .size = sizeof(attr), .id = CHURN_ID };
+	struct iopf_attach_handle handle;
+	struct iopf_device *dev;
+
+	while (!atomic_load(&c->stop)) {
+		if (iopf_device_new(c->f->iommu, &attr, &dev) ||
+		    iopf_queue_add_device(c->f->queue, dev) ||
+		    iopf_attach_device(c->f->domain, dev, &handle))
+			abort();
+		iopf_device_free(dev);
+		atomic_fetch_add(&c->rounds, 1);
+	}
+	return NULL;
+}
+
+static void report_by_id_races_device_free(void **state)
+{
+	struct fx *f = *state;
+	struct iopf_fault evt = fx_fault(FX_LAST, 0, 1, 0x1000);
+	struct churn c = { .f = f };
+	size_t answered = 0, absent = 0, before = fx_nr_responses(f);
+	pthread_t thread;
+	int ret;
+
+	f->rec.mode = FX_RESPOND;
+	f->rec.code = SUCCESS;
+	assert_int_equal(pthread_create(&thread, NULL, churn_device, &c), 0);
+	for (unsigned int i = 0; i < 20000 || atomic_load(&c.rounds) < 50;
+	     i++) {
+		ret = iopf_iommu_report_fault(f->iommu, CHURN_ID, &evt);
+		if (ret == -ENODEV)
+			absent++;
+		else if (ret == 0 || ret == -EINVAL)
+			answered++;
+		else
+			fail_msg("unexpected %d", ret);
+	}
+	atomic_store(&c.stop, true);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	/* Found (handler: SUCCESS; no handler yet/any more: INVALID): one. */
+	assert_int_equal(fx_nr_responses(f) - before, answered);
+	assert_true(answered > 0);
+	assert_true(absent > 0);
+}
+
 #define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 int main(void)
@@ -341,6 +404,7 @@ int main(void)
 		T(report_error_keeps_partials, fx_setup_manual),
 		T(report_partial_routed_each, fx_setup_manual),
 		T(report_by_id, fx_setup_manual),
+		T(report_by_id_races_device_free, fx_setup_manual),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
