@@ -45,7 +45,19 @@ static void queue_alloc_args(void **state)
 	attr.size = sizeof(attr);
 	attr.nr_workers = 100000;
 	assert_int_equal(iopf_queue_alloc(f->ctx, "q", &attr, &q), -EINVAL);
+	/* Unknown flags; per-CPU lanes in manual mode (no worker to bind). */
+	attr.nr_workers = 1;
+	attr.flags = 1u << 7;
+	assert_int_equal(iopf_queue_alloc(f->ctx, "q", &attr, &q), -EINVAL);
+	attr.nr_workers = 0;
+	attr.flags = IOPF_QUEUE_PERCPU;
+	assert_int_equal(iopf_queue_alloc(f->ctx, "q", &attr, &q), -EINVAL);
 	assert_ptr_equal(q, keep);
+	/* An older caller's struct without flags: unbound. */
+	attr.size = offsetof(struct iopf_queue_attr, flags);
+	attr.nr_workers = 1;
+	assert_int_equal(iopf_queue_alloc(f->ctx, "q", &attr, &q), 0);
+	iopf_queue_free(q);
 	/* NULL attr: workers, so iopf_queue_run() does nothing. */
 	assert_int_equal(iopf_queue_alloc(f->ctx, NULL, NULL, &q), 0);
 	assert_int_equal(iopf_queue_run(q, 10), 0);
@@ -105,6 +117,64 @@ static void queue_threaded(void **state)
 		seen[r.msg.grpid] = true;
 	}
 	assert_int_equal(iopf_queue_pending(f->queue), 0);
+}
+
+/*
+ * Per-CPU lanes: reports from several threads (on whatever CPUs they run)
+ * are all answered once, flush waits for every lane, nothing is left.
+ */
+struct percpu_reporter {
+	struct fx *f;
+	unsigned int idx;
+	pthread_t thread;
+};
+
+#define PERCPU_REPORTERS 4
+#define PERCPU_GROUPS	 300
+
+static void *percpu_report(void *arg)
+{
+	struct percpu_reporter *r = arg;
+
+	for (uint32_t g = 0; g < PERCPU_GROUPS; g++)
+		if (fx_report(r->f->dev[0], FX_LAST, 0,
+			      r->idx * PERCPU_GROUPS + g, 0))
+			abort();
+	return NULL;
+}
+
+static void queue_percpu_threads(void **state)
+{
+	const size_t n = PERCPU_REPORTERS * PERCPU_GROUPS;
+	struct percpu_reporter r[PERCPU_REPORTERS];
+	struct fx *f = *state;
+	unsigned char *seen = calloc(n, 1);
+
+	assert_non_null(seen);
+	/* One lane per worker, each bound to a CPU of the process's mask. */
+	assert_int_equal(f->queue->nr_lanes, 2);
+	assert_true(f->queue->lanes[0].cpu >= 0 && f->queue->lanes[1].cpu >= 0);
+	f->rec.mode = FX_WORK;
+	for (unsigned int i = 0; i < PERCPU_REPORTERS; i++) {
+		r[i] = (struct percpu_reporter){ .f = f, .idx = i };
+		assert_int_equal(pthread_create(&r[i].thread, NULL,
+						percpu_report, &r[i]),
+				 0);
+	}
+	for (unsigned int i = 0; i < PERCPU_REPORTERS; i++)
+		assert_int_equal(pthread_join(r[i].thread, NULL), 0);
+	assert_int_equal(iopf_queue_flush_dev(f->dev[0]), 0);
+	/* Flushed: every work item ran, so every group was answered. */
+	assert_int_equal(fx_nr_responses(f), n);
+	for (size_t i = 0; i < n; i++) {
+		struct iopf_mock_response resp = fx_response_at(f, i);
+
+		assert_int_equal(resp.msg.code, SUCCESS);
+		assert_false(seen[resp.msg.grpid]);
+		seen[resp.msg.grpid] = 1;
+	}
+	assert_int_equal(iopf_queue_pending(f->queue), 0);
+	free(seen);
 }
 
 /* ---- iopf_queue_work() ------------------------------------------------------ */
@@ -580,6 +650,8 @@ int main(void)
 		T(queue_alloc_args, fx_setup_manual),
 		T(queue_manual_fifo, fx_setup_manual),
 		T(queue_threaded, fx_setup_threaded),
+		T(queue_threaded, fx_setup_percpu),
+		T(queue_percpu_threads, fx_setup_percpu),
 		T(queue_work_ebusy, fx_setup_manual),
 		T(queue_work_enodev, fx_setup_manual),
 		T(queue_work_enodev, fx_setup_threaded),
@@ -588,10 +660,12 @@ int main(void)
 		T(flush_manual_runs_pending, fx_setup_manual),
 		T(flush_enodev, fx_setup_manual),
 		T(flush_waits_for_work, fx_setup_threaded),
+		T(flush_waits_for_work, fx_setup_percpu),
 		T(flush_ignores_later_work, fx_setup_threaded),
 		T(discard_partial, setup_three),
 		T(queue_free_order, fx_setup_manual),
 		T(queue_free_threaded, fx_setup_threaded),
+		T(queue_free_threaded, fx_setup_percpu),
 		cmocka_unit_test(manual_determinism),
 	};
 

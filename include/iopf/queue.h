@@ -16,8 +16,8 @@
  *
  * Thread safety: iopf_report_device_fault(), iopf_iommu_report_fault(),
  * iopf_group_response(), iopf_free_group(), iopf_queue_work() and the group
- * accessors may be called from any thread concurrently. Queue management functions are serialised by
- * the queue's lock.
+ * accessors may be called from any thread concurrently. Queue management
+ * functions are serialised by the queue's lock.
  */
 #ifndef IOPF_QUEUE_H
 #define IOPF_QUEUE_H
@@ -37,14 +37,28 @@ struct iopf_queue;
 struct iopf_group;
 struct iopf_attach_handle;
 
+/*
+ * IOPF_QUEUE_PERCPU: one work list per worker, each worker bound to a CPU
+ * of the process's affinity mask (round robin), and iopf_queue_work()
+ * queues on the list of the CPU it runs on, like the kernel's bound
+ * (per-CPU) workqueues: a group stays in one CPU's caches from the report
+ * to the free, instead of moving to whichever CPU runs a worker. There is
+ * no stealing: work waits for the workers of its own CPU. The default
+ * (unbound: one list for all workers) is what the kernel's iopf queues
+ * use (WQ_UNBOUND).
+ */
+#define IOPF_QUEUE_PERCPU (1u << 0)
+
 /**
  * struct iopf_queue_attr - how to create a fault queue
  * @size: sizeof(struct iopf_queue_attr), for versioning
  * @nr_workers: worker threads; 0 is manual mode
+ * @flags: IOPF_QUEUE_PERCPU or 0 (absent from older callers' struct: 0)
  */
 struct iopf_queue_attr {
 	size_t size;
 	unsigned int nr_workers;
+	uint32_t flags;
 };
 
 /**
@@ -56,7 +70,8 @@ struct iopf_queue_attr {
  *
  * Context: any thread.
  * Return: 0, -EINVAL (NULL @ctx or @out, bad @attr->size, more than 1024
- * workers), -ENOMEM, or -EAGAIN if a worker thread could not be started.
+ * workers, unknown flags, IOPF_QUEUE_PERCPU without workers), -ENOMEM, or
+ * -EAGAIN if a worker thread could not be started.
  */
 int iopf_queue_alloc(struct iopf_ctx *ctx, const char *name,
 		     const struct iopf_queue_attr *attr,

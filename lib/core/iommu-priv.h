@@ -426,6 +426,28 @@ struct iopf_domain {
 	struct cds_list_head attachments;
 };
 
+/* A work list and the workers that sleep on it (workers.c). */
+struct iopf_queue_lane {
+	/* work items: iopf_group.work_node */
+	struct cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake_cond;
+	atomic_uint sleepers;
+	unsigned int nr_workers; /* serving this lane */
+	int cpu; /* the workers' CPU, -1: unbound */
+	struct iopf_queue *queue;
+	/*
+	 * The flush epochs' counts of this lane's work. Written by enqueuers
+	 * only (queued) or by the lane's runners only (done, started), on
+	 * lines of their own: the handoff moves no line beyond the
+	 * wfcqueue's, and per-CPU lanes share none across CPUs.
+	 */
+	_Alignas(64) atomic_ulong queued[2]; /* per epoch; enqueuers */
+	_Alignas(64) atomic_ulong done[2]; /* per epoch; runners */
+	atomic_ulong started; /* dequeued; runners */
+} __attribute__((aligned(64)));
+
 struct iopf_queue {
 	struct iopf_ctx_member member;
 	struct cds_list_head ctx_node;
@@ -436,29 +458,21 @@ struct iopf_queue {
 	char *name;
 	pthread_mutex_t lock;
 	struct cds_list_head devices;
-	/* work items: iopf_group.work_node */
-	struct cds_wfcq_head head;
-	struct cds_wfcq_tail tail;
-	/* workers and their sleep/wake */
+	/* lanes (one, or one per worker if per-CPU) and their workers */
+	unsigned int nr_lanes;
+	struct iopf_queue_lane *lanes;
+	unsigned int nr_cpu_lane;
+	unsigned int *cpu_lane; /* per-CPU: CPU number -> lane */
 	unsigned int nr_workers;
 	pthread_t *workers;
-	pthread_mutex_t wake_lock;
-	pthread_cond_t wake_cond;
-	atomic_uint sleepers;
 	atomic_bool stopping;
 	/* flush: two epochs of work, as SRCU does */
-	pthread_mutex_t flush_mutex;
+	pthread_mutex_t flush_mutex; /* one flush at a time */
+	pthread_mutex_t flush_lock; /* flush_cond's */
 	pthread_cond_t flush_cond;
-	/*
-	 * Written by enqueuers only, read-mostly for the rest: a worker never
-	 * writes a line an enqueuer writes, so the handoff costs no extra
-	 * cache-line transfer beyond the wfcqueue's own.
-	 */
+	/* Read-mostly: written by flushes only. */
 	_Alignas(64) atomic_uint epoch;
 	atomic_uint flush_waiters;
-	_Alignas(64) atomic_ulong queued[2]; /* per epoch; enqueuers */
-	_Alignas(64) atomic_ulong done[2]; /* per epoch; runners */
-	atomic_ulong started; /* dequeued; runners */
 	/* manual mode: one runner at a time keeps FIFO order */
 	pthread_mutex_t run_lock;
 };
@@ -584,6 +598,17 @@ void iopf_ctx_flush_queues(struct iopf_ctx *ctx);
 void iopf_queue_get(struct iopf_queue *queue);
 void iopf_queue_put(struct iopf_queue *queue);
 void iopf_device_flush_work(struct iopf_device *dev);
+void iopf_queue_run_one(struct iopf_queue_lane *lane, struct iopf_group *group);
+
+/* lanes and workers (workers.c) */
+int iopf_lanes_alloc(struct iopf_queue *queue, unsigned int nr_workers,
+		     bool percpu);
+void iopf_lanes_free(struct iopf_queue *queue);
+struct iopf_queue_lane *iopf_lane_here(struct iopf_queue *queue);
+void iopf_lane_enqueue(struct iopf_queue_lane *lane, struct iopf_group *group);
+struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane);
+int iopf_workers_start(struct iopf_queue *queue);
+void iopf_workers_stop(struct iopf_queue *queue);
 
 /* trace (lib/trace/trace.c) */
 void iopf_trace_emit(struct iopf_ctx *ctx, struct iopf_trace_event *ev);

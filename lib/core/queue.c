@@ -4,7 +4,7 @@
  *
  * The kernel gives each iopf queue an unbound, unordered workqueue: groups
  * may complete out of order, faults inside a group are handled in order by
- * one work item. Here a queue is a wait-free liburcu wfcqueue of groups
+ * one work item. Here a queue is one or more lanes of groups (workers.c)
  * drained by pthread workers, or, with no workers ("manual mode"), by the
  * caller of iopf_queue_run(), in FIFO order, so a simulation is
  * reproducible bit for bit.
@@ -14,8 +14,8 @@
  * SRCU readers do, and a flush flips the epoch and waits for the old one to
  * drain.
  *
- * Lock order: queue->lock (devices), then per-device locks. wake_lock and
- * flush_mutex are leaves.
+ * Lock order: queue->lock (devices), then per-device locks. flush_mutex,
+ * then flush_lock; the lanes' wake_locks are leaves.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,23 +26,19 @@
 
 #define IOPF_MAX_WORKERS 1024
 
-static struct iopf_group *work_to_group(struct cds_wfcq_node *node)
-{
-	return container_of(node, struct iopf_group, work_node);
-}
-
 /* ---- flush epochs ------------------------------------------------------- */
 
 static void wake_flushers(struct iopf_queue *queue)
 {
 	if (atomic_load(&queue->flush_waiters)) {
-		pthread_mutex_lock(&queue->wake_lock);
+		pthread_mutex_lock(&queue->flush_lock);
 		pthread_cond_broadcast(&queue->flush_cond);
-		pthread_mutex_unlock(&queue->wake_lock);
+		pthread_mutex_unlock(&queue->flush_lock);
 	}
 }
 
-static uint8_t work_begin(struct iopf_queue *queue)
+static uint8_t work_begin(struct iopf_queue *queue,
+			  struct iopf_queue_lane *lane)
 {
 	unsigned int idx;
 
@@ -54,31 +50,39 @@ static uint8_t work_begin(struct iopf_queue *queue)
 	 */
 	for (;;) {
 		idx = atomic_load(&queue->epoch) & 1;
-		atomic_fetch_add(&queue->queued[idx], 1);
+		atomic_fetch_add(&lane->queued[idx], 1);
 		if ((atomic_load(&queue->epoch) & 1) == idx)
 			return (uint8_t)idx;
-		atomic_fetch_sub(&queue->queued[idx], 1);
+		atomic_fetch_sub(&lane->queued[idx], 1);
 		wake_flushers(queue);
 	}
 }
 
-static void work_end(struct iopf_queue *queue, uint8_t idx)
+static void work_end(struct iopf_queue_lane *lane, uint8_t idx)
 {
-	atomic_fetch_add(&queue->done[idx], 1);
-	wake_flushers(queue);
+	atomic_fetch_add(&lane->done[idx], 1);
+	wake_flushers(lane->queue);
 }
 
 static bool epoch_drained(struct iopf_queue *queue, unsigned int idx)
 {
-	/* done first: it never passes queued, so this never says yes early */
-	unsigned long done = atomic_load(&queue->done[idx]);
+	unsigned long done = 0, queued = 0;
 
-	return atomic_load(&queue->queued[idx]) == done;
+	/*
+	 * done first: in each lane it never passes queued, so equal sums
+	 * mean every lane drained, never a yes too early.
+	 */
+	for (unsigned int i = 0; i < queue->nr_lanes; i++)
+		done += atomic_load(&queue->lanes[i].done[idx]);
+	for (unsigned int i = 0; i < queue->nr_lanes; i++)
+		queued += atomic_load(&queue->lanes[i].queued[idx]);
+	return queued == done;
 }
 
 /* ---- running work ------------------------------------------------------- */
 
-static void run_one(struct iopf_queue *queue, struct iopf_group *group)
+/* Run @group, dequeued from @lane (work counts in the lane it was queued on). */
+void iopf_queue_run_one(struct iopf_queue_lane *lane, struct iopf_group *group)
 {
 	void (*fn)(struct iopf_group * group);
 	uint8_t idx;
@@ -87,78 +91,24 @@ static void run_one(struct iopf_queue *queue, struct iopf_group *group)
 	(void)atomic_load_explicit(&group->queued, memory_order_acquire);
 	fn = group->work_fn;
 	idx = group->work_epoch;
-	atomic_fetch_add(&queue->started, 1);
+	atomic_fetch_add(&lane->started, 1);
 	/* Queued no more: fn may queue it again. */
 	atomic_store(&group->queued, false);
 	fn(group);
-	work_end(queue, idx);
-}
-
-static struct iopf_group *dequeue(struct iopf_queue *queue)
-{
-	struct cds_wfcq_node *node;
-
-	node = cds_wfcq_dequeue_blocking(&queue->head, &queue->tail);
-	return node ? work_to_group(node) : NULL;
-}
-
-static void wake_one(struct iopf_queue *queue)
-{
-	pthread_mutex_lock(&queue->wake_lock);
-	pthread_cond_signal(&queue->wake_cond);
-	pthread_mutex_unlock(&queue->wake_lock);
-}
-
-/* Sleep until there is work or the queue stops. */
-static void worker_wait(struct iopf_queue *queue)
-{
-	pthread_mutex_lock(&queue->wake_lock);
-	atomic_fetch_add(&queue->sleepers, 1);
-	/* Re-check under the lock: enqueuers signal under it, no lost wake-up. */
-	while (cds_wfcq_empty(&queue->head, &queue->tail) &&
-	       !atomic_load(&queue->stopping))
-		pthread_cond_wait(&queue->wake_cond, &queue->wake_lock);
-	atomic_fetch_sub(&queue->sleepers, 1);
-	pthread_mutex_unlock(&queue->wake_lock);
-}
-
-static void *worker_fn(void *arg)
-{
-	struct iopf_queue *queue = arg;
-	struct iopf_group *group;
-
-	urcu_bp_register_thread();
-	for (;;) {
-		group = dequeue(queue);
-		if (!group) {
-			if (atomic_load(&queue->stopping))
-				break;
-			worker_wait(queue);
-			continue;
-		}
-		/* More work behind this one and a sleeping worker: share it. */
-		if (atomic_load(&queue->sleepers) &&
-		    !cds_wfcq_empty(&queue->head, &queue->tail))
-			wake_one(queue);
-		run_one(queue, group);
-	}
-	return NULL;
+	work_end(lane, idx);
 }
 
 static void queue_enqueue(struct iopf_queue *queue, struct iopf_group *group,
 			  void (*fn)(struct iopf_group *group))
 {
-	bool was_busy;
+	struct iopf_queue_lane *lane = iopf_lane_here(queue);
 
 	group->work_fn = fn;
-	group->work_epoch = work_begin(queue);
+	group->work_epoch = work_begin(queue, lane);
 	cds_wfcq_node_init(&group->work_node);
 	/* Publish the fields above to the worker that dequeues it. */
 	atomic_store_explicit(&group->queued, true, memory_order_release);
-	was_busy =
-		cds_wfcq_enqueue(&queue->head, &queue->tail, &group->work_node);
-	if (!was_busy && queue->nr_workers && atomic_load(&queue->sleepers))
-		wake_one(queue);
+	iopf_lane_enqueue(lane, group);
 }
 
 IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
@@ -196,8 +146,9 @@ static size_t run_locked(struct iopf_queue *queue, size_t max)
 	struct iopf_group *group;
 	size_t ran = 0;
 
-	while (ran < max && (group = dequeue(queue))) {
-		run_one(queue, group);
+	/* Manual mode: one lane. */
+	while (ran < max && (group = iopf_lane_dequeue(&queue->lanes[0]))) {
+		iopf_queue_run_one(&queue->lanes[0], group);
 		ran++;
 	}
 	return ran;
@@ -222,9 +173,14 @@ IOPF_EXPORT size_t iopf_queue_pending(const struct iopf_queue *queue)
 
 	if (!queue)
 		return 0;
-	started = atomic_load(&queue->started);
-	queued =
-		atomic_load(&queue->queued[0]) + atomic_load(&queue->queued[1]);
+	started = queued = 0;
+	for (unsigned int i = 0; i < queue->nr_lanes; i++) {
+		struct iopf_queue_lane *lane = &queue->lanes[i];
+
+		started += atomic_load(&lane->started);
+		queued += atomic_load(&lane->queued[0]) +
+			  atomic_load(&lane->queued[1]);
+	}
 	return queued > started ? queued - started : 0;
 }
 
@@ -232,12 +188,12 @@ IOPF_EXPORT size_t iopf_queue_pending(const struct iopf_queue *queue)
 
 static void wait_epoch(struct iopf_queue *queue, unsigned int idx)
 {
-	pthread_mutex_lock(&queue->wake_lock);
+	pthread_mutex_lock(&queue->flush_lock);
 	atomic_fetch_add(&queue->flush_waiters, 1);
 	while (!epoch_drained(queue, idx))
-		pthread_cond_wait(&queue->flush_cond, &queue->wake_lock);
+		pthread_cond_wait(&queue->flush_cond, &queue->flush_lock);
 	atomic_fetch_sub(&queue->flush_waiters, 1);
-	pthread_mutex_unlock(&queue->wake_lock);
+	pthread_mutex_unlock(&queue->flush_lock);
 }
 
 /* Wait for (manual mode: run) every work item queued before the call. */
@@ -317,24 +273,13 @@ IOPF_EXPORT int iopf_queue_flush_dev(struct iopf_device *dev)
 
 /* ---- alloc and free ----------------------------------------------------- */
 
-static void queue_stop_workers(struct iopf_queue *queue)
-{
-	pthread_mutex_lock(&queue->wake_lock);
-	atomic_store(&queue->stopping, true);
-	pthread_cond_broadcast(&queue->wake_cond);
-	pthread_mutex_unlock(&queue->wake_lock);
-	for (unsigned int i = 0; i < queue->nr_workers; i++)
-		pthread_join(queue->workers[i], NULL);
-}
-
 static void queue_release(struct iopf_queue *queue)
 {
-	cds_wfcq_destroy(&queue->head, &queue->tail);
+	iopf_lanes_free(queue);
 	pthread_cond_destroy(&queue->flush_cond);
-	pthread_cond_destroy(&queue->wake_cond);
 	pthread_mutex_destroy(&queue->run_lock);
 	pthread_mutex_destroy(&queue->flush_mutex);
-	pthread_mutex_destroy(&queue->wake_lock);
+	pthread_mutex_destroy(&queue->flush_lock);
 	pthread_mutex_destroy(&queue->lock);
 	iopf_mfree(queue->workers);
 	iopf_mfree(queue->name);
@@ -378,7 +323,7 @@ static void queue_destroy(struct iopf_ctx_member *member)
 	}
 	iopf_queue_flush(queue);
 	atomic_store(&queue->dead, true);
-	queue_stop_workers(queue);
+	iopf_workers_stop(queue);
 	/* Pair with iopf_queue_alloc(); devices that used it may hold more. */
 	iopf_queue_put(queue);
 }
@@ -394,38 +339,32 @@ void iopf_queue_put(struct iopf_queue *queue)
 		queue_release(queue);
 }
 
-static int queue_start_workers(struct iopf_queue *queue)
-{
-	queue->workers = iopf_calloc(queue->nr_workers ? queue->nr_workers : 1,
-				     sizeof(pthread_t));
-	if (!queue->workers)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < queue->nr_workers; i++) {
-		if (pthread_create(&queue->workers[i], NULL, worker_fn,
-				   queue)) {
-			queue->nr_workers = i;
-			queue_stop_workers(queue);
-			return -EAGAIN;
-		}
-	}
-	return 0;
-}
+#define ATTR_HAS(attr, field) \
+	((attr)->size >=      \
+	 offsetof(struct iopf_queue_attr, field) + sizeof((attr)->field))
 
 static int queue_workers_from_attr(const struct iopf_queue_attr *attr,
-				   unsigned int *nr)
+				   unsigned int *nr, bool *percpu)
 {
+	uint32_t flags;
 	long cpus;
 
+	*percpu = false;
 	if (!attr) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		*nr = cpus > 0 ? (unsigned int)cpus : 1;
 		return 0;
 	}
-	if (attr->size < offsetof(struct iopf_queue_attr, nr_workers) +
-				 sizeof(attr->nr_workers) ||
-	    attr->size > sizeof(*attr) || attr->nr_workers > IOPF_MAX_WORKERS)
+	if (!ATTR_HAS(attr, nr_workers) || attr->size > sizeof(*attr) ||
+	    attr->nr_workers > IOPF_MAX_WORKERS)
+		return -EINVAL;
+	flags = ATTR_HAS(attr, flags) ? attr->flags : 0;
+	/* Unknown flags, or per-CPU lanes with nobody to bind. */
+	if ((flags & ~IOPF_QUEUE_PERCPU) ||
+	    ((flags & IOPF_QUEUE_PERCPU) && !attr->nr_workers))
 		return -EINVAL;
 	*nr = attr->nr_workers;
+	*percpu = flags & IOPF_QUEUE_PERCPU;
 	return 0;
 }
 
@@ -450,13 +389,11 @@ static struct iopf_queue *queue_new(struct iopf_ctx *ctx, const char *name)
 	queue->ctx = ctx;
 	iopf_ref_init(&queue->ref);
 	pthread_mutex_init(&queue->lock, NULL);
-	pthread_mutex_init(&queue->wake_lock, NULL);
 	pthread_mutex_init(&queue->flush_mutex, NULL);
+	pthread_mutex_init(&queue->flush_lock, NULL);
 	pthread_mutex_init(&queue->run_lock, NULL);
-	pthread_cond_init(&queue->wake_cond, NULL);
 	pthread_cond_init(&queue->flush_cond, NULL);
 	CDS_INIT_LIST_HEAD(&queue->devices);
-	cds_wfcq_init(&queue->head, &queue->tail);
 	return queue;
 }
 
@@ -466,18 +403,21 @@ IOPF_EXPORT int iopf_queue_alloc(struct iopf_ctx *ctx, const char *name,
 {
 	struct iopf_queue *queue;
 	unsigned int nr;
+	bool percpu;
 	int ret;
 
 	if (!ctx || !out)
 		return -EINVAL;
-	ret = queue_workers_from_attr(attr, &nr);
+	ret = queue_workers_from_attr(attr, &nr, &percpu);
 	if (ret)
 		return ret;
 	queue = queue_new(ctx, name);
 	if (!queue)
 		return -ENOMEM;
 	queue->nr_workers = nr;
-	ret = queue_start_workers(queue);
+	ret = iopf_lanes_alloc(queue, nr, percpu);
+	if (!ret)
+		ret = iopf_workers_start(queue);
 	if (ret) {
 		queue_release(queue);
 		return ret;

@@ -354,6 +354,7 @@ int fx_setup_opts(void **state, const struct fx_opts *opts)
 	assert_true(f->nr_devs <= FX_MAX_DEVS);
 	max_pasids = opts->max_pasids ? opts->max_pasids : FX_MAX_PASIDS;
 	qattr.nr_workers = opts->nr_workers;
+	qattr.flags = opts->queue_flags;
 	fx_rec_init(&f->rec);
 
 	assert_int_equal(iopf_ctx_new(&f->ctx), 0);
@@ -389,6 +390,14 @@ int fx_setup_manual(void **state)
 int fx_setup_threaded(void **state)
 {
 	struct fx_opts opts = { .nr_workers = 2 };
+
+	return fx_setup_opts(state, &opts);
+}
+
+int fx_setup_percpu(void **state)
+{
+	struct fx_opts opts = { .nr_workers = 2,
+				.queue_flags = IOPF_QUEUE_PERCPU };
 
 	return fx_setup_opts(state, &opts);
 }

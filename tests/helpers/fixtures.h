@@ -65,6 +65,7 @@ struct fx_rec {
 /* Fixture options; all-zero is: manual queue, one device, RID attached. */
 struct fx_opts {
 	unsigned int nr_workers; /* 0: manual mode */
+	uint32_t queue_flags; /* struct iopf_queue_attr.flags */
 	unsigned int nr_devs; /* 0: one */
 	uint32_t max_pasids; /* 0: FX_MAX_PASIDS */
 	bool user_pasid_table;
@@ -89,6 +90,7 @@ struct fx {
 int fx_setup_opts(void **state, const struct fx_opts *opts);
 int fx_setup_manual(void **state); /* defaults */
 int fx_setup_threaded(void **state); /* 2 workers */
+int fx_setup_percpu(void **state); /* 2 workers, IOPF_QUEUE_PERCPU */
 int fx_setup_bare(void **state); /* no attach, no queue add */
 int fx_setup_upt(void **state); /* user_pasid_table mock */
 /* Frees the context and checks that nothing leaked (fault injection). */

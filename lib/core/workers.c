@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The worker threads of a fault queue and the lanes they drain.
+ *
+ * A lane is one wait-free liburcu wfcqueue of groups with the workers that
+ * sleep on it. An unbound queue (the default, as the kernel's iopf
+ * workqueues are WQ_UNBOUND) has one lane shared by all its workers. A
+ * per-CPU queue (IOPF_QUEUE_PERCPU) has one lane per worker, the worker
+ * bound to a CPU of the process's affinity mask, and iopf_queue_work()
+ * queues on the lane of the CPU it runs on, as the kernel's bound
+ * workqueues run work on the CPU that queued it: a group then stays in one
+ * CPU's caches from the report to the free. A manual-mode queue has one
+ * lane and no workers.
+ *
+ * Wake-up: an enqueuer signals a lane only when it made it non-empty and a
+ * worker sleeps there; a worker that dequeues with more work behind and a
+ * sleeping colleague wakes one. Sleepers re-check the lane under its
+ * wake_lock, which enqueuers take to signal, so no wake-up is lost.
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "iommu-priv.h"
+
+static struct iopf_group *work_to_group(struct cds_wfcq_node *node)
+{
+	return container_of(node, struct iopf_group, work_node);
+}
+
+struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane)
+{
+	struct cds_wfcq_node *node;
+
+	node = cds_wfcq_dequeue_blocking(&lane->head, &lane->tail);
+	return node ? work_to_group(node) : NULL;
+}
+
+static bool lane_empty(struct iopf_queue_lane *lane)
+{
+	return cds_wfcq_empty(&lane->head, &lane->tail);
+}
+
+static void wake_one(struct iopf_queue_lane *lane)
+{
+	pthread_mutex_lock(&lane->wake_lock);
+	pthread_cond_signal(&lane->wake_cond);
+	pthread_mutex_unlock(&lane->wake_lock);
+}
+
+/* The lane of the CPU the caller runs on (per-CPU queues), else lane 0. */
+struct iopf_queue_lane *iopf_lane_here(struct iopf_queue *queue)
+{
+	int cpu;
+
+	if (queue->nr_lanes == 1)
+		return &queue->lanes[0];
+	cpu = sched_getcpu();
+	if (cpu < 0)
+		return &queue->lanes[0];
+	if ((unsigned int)cpu < queue->nr_cpu_lane)
+		return &queue->lanes[queue->cpu_lane[cpu]];
+	return &queue->lanes[(unsigned int)cpu % queue->nr_lanes];
+}
+
+void iopf_lane_enqueue(struct iopf_queue_lane *lane, struct iopf_group *group)
+{
+	bool was_busy;
+
+	was_busy =
+		cds_wfcq_enqueue(&lane->head, &lane->tail, &group->work_node);
+	if (!was_busy && lane->nr_workers && atomic_load(&lane->sleepers))
+		wake_one(lane);
+}
+
+/* Sleep until the lane has work or the queue stops. */
+static void worker_wait(struct iopf_queue_lane *lane)
+{
+	struct iopf_queue *queue = lane->queue;
+
+	pthread_mutex_lock(&lane->wake_lock);
+	atomic_fetch_add(&lane->sleepers, 1);
+	while (lane_empty(lane) && !atomic_load(&queue->stopping))
+		pthread_cond_wait(&lane->wake_cond, &lane->wake_lock);
+	atomic_fetch_sub(&lane->sleepers, 1);
+	pthread_mutex_unlock(&lane->wake_lock);
+}
+
+/* Bind the calling worker to its lane's CPU; unbound if that fails. */
+static void worker_bind(struct iopf_queue_lane *lane)
+{
+	cpu_set_t set;
+
+	if (lane->cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(lane->cpu, &set);
+	/* A cpuset that changed since alloc: the lane still works, unbound. */
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *worker_fn(void *arg)
+{
+	struct iopf_queue_lane *lane = arg;
+	struct iopf_queue *queue = lane->queue;
+	struct iopf_group *group;
+
+	urcu_bp_register_thread();
+	worker_bind(lane);
+	for (;;) {
+		group = iopf_lane_dequeue(lane);
+		if (!group) {
+			if (atomic_load(&queue->stopping))
+				break;
+			worker_wait(lane);
+			continue;
+		}
+		/* More work behind this one and a sleeping worker: share it. */
+		if (atomic_load(&lane->sleepers) && !lane_empty(lane))
+			wake_one(lane);
+		iopf_queue_run_one(lane, group);
+	}
+	return NULL;
+}
+
+/* ---- lanes ----------------------------------------------------------------- */
+
+static void lane_init(struct iopf_queue *queue, struct iopf_queue_lane *lane)
+{
+	lane->queue = queue;
+	lane->cpu = -1;
+	cds_wfcq_init(&lane->head, &lane->tail);
+	pthread_mutex_init(&lane->wake_lock, NULL);
+	pthread_cond_init(&lane->wake_cond, NULL);
+}
+
+/*
+ * Per-CPU: lane i bound to the i-th CPU of the affinity mask (round robin
+ * if there are more lanes than CPUs); cpu_lane maps every CPU of the mask
+ * to its first lane, the others are spread by their number.
+ */
+static int lanes_bind(struct iopf_queue *queue)
+{
+	unsigned int nr_cpus = 0, max_cpu = 0, *cpus;
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0; /* unknown mask: lanes stay unbound */
+	cpus = iopf_calloc(CPU_SETSIZE, sizeof(*cpus));
+	if (!cpus)
+		return -ENOMEM;
+	for (unsigned int c = 0; c < CPU_SETSIZE; c++) {
+		if (CPU_ISSET(c, &set)) {
+			cpus[nr_cpus++] = c;
+			max_cpu = c;
+		}
+	}
+	queue->cpu_lane = iopf_calloc(max_cpu + 1, sizeof(*queue->cpu_lane));
+	if (!queue->cpu_lane) {
+		iopf_mfree(cpus);
+		return -ENOMEM;
+	}
+	queue->nr_cpu_lane = max_cpu + 1;
+	for (unsigned int c = 0; c <= max_cpu; c++)
+		queue->cpu_lane[c] = c % queue->nr_lanes;
+	for (unsigned int i = queue->nr_lanes; i-- > 0;) {
+		queue->lanes[i].cpu = (int)cpus[i % nr_cpus];
+		queue->cpu_lane[cpus[i % nr_cpus]] = i;
+	}
+	iopf_mfree(cpus);
+	return 0;
+}
+
+int iopf_lanes_alloc(struct iopf_queue *queue, unsigned int nr_workers,
+		     bool percpu)
+{
+	unsigned int nr = percpu ? nr_workers : 1;
+	int ret = 0;
+
+	queue->lanes = iopf_zalloc_aligned(_Alignof(struct iopf_queue_lane),
+					   nr * sizeof(*queue->lanes));
+	if (!queue->lanes)
+		return -ENOMEM;
+	queue->nr_lanes = nr;
+	for (unsigned int i = 0; i < nr; i++)
+		lane_init(queue, &queue->lanes[i]);
+	for (unsigned int i = 0; i < nr_workers; i++)
+		queue->lanes[percpu ? i : 0].nr_workers++;
+	if (percpu)
+		ret = lanes_bind(queue);
+	return ret;
+}
+
+void iopf_lanes_free(struct iopf_queue *queue)
+{
+	for (unsigned int i = 0; i < queue->nr_lanes; i++) {
+		struct iopf_queue_lane *lane = &queue->lanes[i];
+
+		cds_wfcq_destroy(&lane->head, &lane->tail);
+		pthread_cond_destroy(&lane->wake_cond);
+		pthread_mutex_destroy(&lane->wake_lock);
+	}
+	iopf_mfree(queue->lanes);
+	iopf_mfree(queue->cpu_lane);
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+void iopf_workers_stop(struct iopf_queue *queue)
+{
+	atomic_store(&queue->stopping, true);
+	for (unsigned int i = 0; i < queue->nr_lanes; i++) {
+		struct iopf_queue_lane *lane = &queue->lanes[i];
+
+		pthread_mutex_lock(&lane->wake_lock);
+		pthread_cond_broadcast(&lane->wake_cond);
+		pthread_mutex_unlock(&lane->wake_lock);
+	}
+	for (unsigned int i = 0; i < queue->nr_workers; i++)
+		pthread_join(queue->workers[i], NULL);
+}
+
+int iopf_workers_start(struct iopf_queue *queue)
+{
+	queue->workers = iopf_calloc(queue->nr_workers ? queue->nr_workers : 1,
+				     sizeof(pthread_t));
+	if (!queue->workers)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < queue->nr_workers; i++) {
+		struct iopf_queue_lane *lane =
+			&queue->lanes[queue->nr_lanes > 1 ? i : 0];
+
+		if (pthread_create(&queue->workers[i], NULL, worker_fn, lane)) {
+			queue->nr_workers = i;
+			iopf_workers_stop(queue);
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
