@@ -134,6 +134,9 @@ struct bench_results {
 	double baseline_cpu_ns[2];
 	double vs_baseline[2]; /* threaded/baseline groups/s, paired */
 	double vs_baseline_cpu[2]; /* baseline/threaded CPU per group */
+	/* the same on a per-CPU queue (IOPF_QUEUE_PERCPU) and its floor */
+	double pc_threaded_cpu_ns[2], pc_threaded_gps[2], pc_floor_cpu_ns[2];
+	double pc_vs_baseline[2], pc_vs_baseline_cpu[2];
 	double inline_instr; /* bare path, per group */
 	double inline_lookup_instr; /* with device lookup */
 	double threaded_instr, floor_instr, baseline_instr; /* R = 2 */
@@ -161,6 +164,10 @@ struct mt_run {
 
 struct mt_run bench_threaded_run(unsigned int nr_rep, unsigned int workers,
 				 unsigned long n);
+struct mt_run bench_threaded_percpu_run(unsigned int nr_rep,
+					unsigned int workers, unsigned long n);
+struct mt_run bench_floor_percpu_run(unsigned int nr_rep, unsigned int workers,
+				     unsigned long n);
 struct mt_run bench_floor_run(unsigned int nr_rep, unsigned int workers,
 			      unsigned long n);
 struct mt_run bench_baseline_run(unsigned int nr_rep, unsigned int workers,

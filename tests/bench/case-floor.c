@@ -8,9 +8,12 @@
  * (cascade), sleepers re-check emptiness under the wake lock. A worker
  * "answers" a record through the same device model as every other case.
  * Records are preallocated: allocation belongs to the fault path, not to
- * the handoff.
+ * the handoff. Per-CPU (the floor of IOPF_QUEUE_PERCPU, lib/core/
+ * workers.c): one queue per worker, worker i bound to the i-th CPU of the
+ * affinity mask, a record queued on the queue of the reporter's CPU.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include <urcu/wfcqueue.h>
@@ -32,7 +35,41 @@ struct floor_queue {
 	pthread_cond_t wake_cond;
 	atomic_uint sleepers;
 	atomic_bool stopping;
+	int cpu; /* bound workers' CPU, or -1 */
+} __attribute__((aligned(64)));
+
+/* The lanes: one (unbound) or one per worker (per-CPU). */
+struct floor {
+	unsigned int nr;
+	struct floor_queue q[BENCH_MAX_THREADS];
+	int cpu_lane[CPU_SETSIZE];
 };
+
+/* Lane i on the i-th CPU of the mask; every CPU maps to a lane. */
+static void floor_bind(struct floor *fl)
+{
+	unsigned int nr_cpus = 0, cpus[CPU_SETSIZE];
+	cpu_set_t set;
+
+	for (unsigned int c = 0; c < CPU_SETSIZE; c++)
+		fl->cpu_lane[c] = (int)(c % fl->nr);
+	if (fl->nr == 1 || sched_getaffinity(0, sizeof(set), &set))
+		return;
+	for (unsigned int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[nr_cpus++] = c;
+	for (unsigned int i = fl->nr; i-- > 0;) {
+		fl->q[i].cpu = (int)cpus[i % nr_cpus];
+		fl->cpu_lane[cpus[i % nr_cpus]] = (int)i;
+	}
+}
+
+static struct floor_queue *floor_here(struct floor *fl)
+{
+	int cpu = fl->nr == 1 ? -1 : sched_getcpu();
+
+	return &fl->q[cpu < 0 ? 0 : fl->cpu_lane[cpu % CPU_SETSIZE]];
+}
 
 static void wake_one(struct floor_queue *q)
 {
@@ -57,6 +94,13 @@ static void *worker_fn(void *arg)
 	struct cds_wfcq_node *node;
 	struct record *rec;
 
+	if (q->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(q->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
 	for (;;) {
 		node = cds_wfcq_dequeue_blocking(&q->head, &q->tail);
 		if (!node) {
@@ -77,7 +121,7 @@ static void *worker_fn(void *arg)
 
 struct reporter {
 	pthread_t thread;
-	struct floor_queue *q;
+	struct floor *fl;
 	struct record *recs;
 	unsigned long n;
 	struct bench_port port;
@@ -86,10 +130,10 @@ struct reporter {
 static void *reporter_fn(void *arg)
 {
 	struct reporter *rep = arg;
-	struct floor_queue *q = rep->q;
 
 	for (unsigned long i = 0; i < rep->n; i++) {
 		struct record *rec = &rep->recs[i];
+		struct floor_queue *q = floor_here(rep->fl);
 
 		bench_port_get_credit(&rep->port);
 		rec->stamp = bench_port_stamp(&rep->port);
@@ -105,22 +149,55 @@ static void *reporter_fn(void *arg)
 	return NULL;
 }
 
-struct mt_run bench_floor_run(unsigned int nr_rep, unsigned int workers,
-			      unsigned long n)
+static void floor_init(struct floor *fl, unsigned int nr)
+{
+	fl->nr = nr;
+	for (unsigned int i = 0; i < nr; i++) {
+		struct floor_queue *q = &fl->q[i];
+
+		cds_wfcq_init(&q->head, &q->tail);
+		pthread_mutex_init(&q->wake_lock, NULL);
+		pthread_cond_init(&q->wake_cond, NULL);
+		atomic_init(&q->sleepers, 0);
+		atomic_init(&q->stopping, false);
+		q->cpu = -1;
+	}
+	floor_bind(fl);
+}
+
+static void floor_stop(struct floor *fl, pthread_t *wk, unsigned int workers)
+{
+	for (unsigned int i = 0; i < fl->nr; i++) {
+		struct floor_queue *q = &fl->q[i];
+
+		pthread_mutex_lock(&q->wake_lock);
+		atomic_store(&q->stopping, true);
+		pthread_cond_broadcast(&q->wake_cond);
+		pthread_mutex_unlock(&q->wake_lock);
+	}
+	for (unsigned int i = 0; i < workers; i++)
+		pthread_join(wk[i], NULL);
+	for (unsigned int i = 0; i < fl->nr; i++) {
+		cds_wfcq_destroy(&fl->q[i].head, &fl->q[i].tail);
+		pthread_cond_destroy(&fl->q[i].wake_cond);
+		pthread_mutex_destroy(&fl->q[i].wake_lock);
+	}
+}
+
+static struct mt_run floor_run(unsigned int nr_rep, unsigned int workers,
+			       unsigned long n, bool percpu)
 {
 	struct reporter reps[BENCH_MAX_THREADS];
 	pthread_t wk[BENCH_MAX_THREADS];
-	struct floor_queue q;
+	struct floor *fl = aligned_alloc(64, sizeof(*fl));
 	uint64_t t0, c0, t, c, w0;
 	struct mt_run r;
 
-	cds_wfcq_init(&q.head, &q.tail);
-	pthread_mutex_init(&q.wake_lock, NULL);
-	pthread_cond_init(&q.wake_cond, NULL);
-	atomic_init(&q.sleepers, 0);
-	atomic_init(&q.stopping, false);
+	if (!fl)
+		bench_die("aligned_alloc", 12);
+	floor_init(fl, percpu ? workers : 1);
 	for (unsigned int i = 0; i < nr_rep; i++) {
-		reps[i].q = &q;
+		reps[i].fl = fl;
 		reps[i].n = n / nr_rep;
 		/* Touched now, so page faults don't land in the measurement. */
 		reps[i].recs = calloc(reps[i].n, sizeof(struct record));
@@ -129,7 +206,8 @@ struct mt_run bench_floor_run(unsigned int nr_rep, unsigned int workers,
 		bench_port_init(&reps[i].port);
 	}
 	for (unsigned int i = 0; i < workers; i++)
-		if (pthread_create(&wk[i], NULL, worker_fn, &q))
+		if (pthread_create(&wk[i], NULL, worker_fn,
+				   &fl->q[percpu ? i : 0]))
 			bench_die("pthread_create", 11);
 	bench_hist_reset_all();
 	t0 = bench_now_ns();
@@ -148,16 +226,21 @@ struct mt_run bench_floor_run(unsigned int nr_rep, unsigned int workers,
 	r.csw = (double)(bench_csw() - w0) * 1000.0 / (double)n;
 	r.p50 = bench_hist_percentile(50);
 	r.p99 = bench_hist_percentile(99);
-	pthread_mutex_lock(&q.wake_lock);
-	atomic_store(&q.stopping, true);
-	pthread_cond_broadcast(&q.wake_cond);
-	pthread_mutex_unlock(&q.wake_lock);
-	for (unsigned int i = 0; i < workers; i++)
-		pthread_join(wk[i], NULL);
+	floor_stop(fl, wk, workers);
 	for (unsigned int i = 0; i < nr_rep; i++)
 		free(reps[i].recs);
-	cds_wfcq_destroy(&q.head, &q.tail);
-	pthread_cond_destroy(&q.wake_cond);
-	pthread_mutex_destroy(&q.wake_lock);
+	free(fl);
 	return r;
+}
+
+struct mt_run bench_floor_run(unsigned int nr_rep, unsigned int workers,
+			      unsigned long n)
+{
+	return floor_run(nr_rep, workers, n, false);
+}
+
+struct mt_run bench_floor_percpu_run(unsigned int nr_rep, unsigned int workers,
+				     unsigned long n)
+{
+	return floor_run(nr_rep, workers, n, true);
 }

@@ -3,7 +3,8 @@
  * Case "threaded": R reporter threads, each the PRQ thread of one device,
  * report single-page groups from the wire (RID lookup); the handler hands
  * each group to a queue worker with iopf_queue_work() (as the SVA handler
- * does) and the worker answers and frees it.
+ * does) and the worker answers and frees it. On an unbound queue (the
+ * default) and on a per-CPU one (IOPF_QUEUE_PERCPU).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -35,8 +36,8 @@ static void *reporter_fn(void *arg)
 	return NULL;
 }
 
-struct mt_run bench_threaded_run(unsigned int nr_rep, unsigned int workers,
-				 unsigned long n)
+static struct mt_run threaded_run(unsigned int nr_rep, unsigned int workers,
+				  unsigned long n, uint32_t queue_flags)
 {
 	struct bench_port ports[BENCH_MAX_THREADS];
 	struct reporter reps[BENCH_MAX_THREADS];
@@ -46,8 +47,9 @@ struct mt_run bench_threaded_run(unsigned int nr_rep, unsigned int workers,
 
 	for (unsigned int i = 0; i < nr_rep; i++)
 		bench_port_init(&ports[i]);
-	lib_env_new(&env, workers, nr_rep, 1u << IOPF_PASID_BITS, BENCH_PASID,
-		    bench_answer_later, ports, false);
+	lib_env_new_queue(&env, workers, queue_flags, nr_rep,
+			  1u << IOPF_PASID_BITS, BENCH_PASID,
+			  bench_answer_later, ports, false);
 	bench_hist_reset_all();
 	t0 = bench_now_ns();
 	c0 = bench_cpu_ns();
@@ -72,4 +74,18 @@ struct mt_run bench_threaded_run(unsigned int nr_rep, unsigned int workers,
 	r.p99 = bench_hist_percentile(99);
 	lib_env_free(&env);
 	return r;
+}
+
+/* The default queue: one lane for every worker (the kernel's WQ_UNBOUND). */
+struct mt_run bench_threaded_run(unsigned int nr_rep, unsigned int workers,
+				 unsigned long n)
+{
+	return threaded_run(nr_rep, workers, n, 0);
+}
+
+/* IOPF_QUEUE_PERCPU: a lane per worker, work stays on the reporter's CPU. */
+struct mt_run bench_threaded_percpu_run(unsigned int nr_rep,
+					unsigned int workers, unsigned long n)
+{
+	return threaded_run(nr_rep, workers, n, IOPF_QUEUE_PERCPU);
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The three multi-threaded cases (threaded, floor, baseline), run
- * interleaved: run i of each comes before run i + 1 of any, so a slow
- * phase of a shared 2-core machine hits all three alike and the ratios
- * between them are fair.
+ * The multi-threaded cases (threaded and floor on an unbound and on a
+ * per-CPU queue, baseline), run interleaved: run i of each comes before run
+ * i + 1 of any, so a slow phase of a shared 2-core machine hits all of them
+ * alike and the ratios between them are fair.
  */
 #include <math.h>
 #include <stdio.h>
@@ -38,31 +38,53 @@ static void rows(struct mt_case *c, unsigned int k)
 	bench_row(c->name, busy_name[k], "CPUs", &c->busy[k]);
 }
 
+enum { THR, FLOOR, THR_PC, FLOOR_PC, BASE, NR_CASES };
+
+/* Paired ratios against the baseline (run i of each), then their median. */
+static void vs_baseline(struct mt_case *c, struct mt_case *base, unsigned int k,
+			double *gps_ratio, double *cpu_ratio)
+{
+	struct bench_stat gps = { 0 }, cpu = { 0 };
+
+	for (unsigned int i = 0; i < c->gps[k].n && i < base->gps[k].n; i++) {
+		bench_stat_add(&gps, c->gps[k].v[i] / base->gps[k].v[i]);
+		bench_stat_add(&cpu, base->cpu[k].v[i] / c->cpu[k].v[i]);
+	}
+	*gps_ratio = gps.n ? bench_median(&gps) : NAN;
+	*cpu_ratio = cpu.n ? bench_median(&cpu) : NAN;
+}
+
 void bench_threads(const struct bench_opts *o, struct bench_results *r,
 		   bool threaded, bool floor, bool baseline)
 {
-	struct mt_case cases[3] = {
-		{ .name = "threaded",
-		  .unit = "ns/group",
-		  .run = bench_threaded_run },
-		{ .name = "floor",
-		  .unit = "ns/record",
-		  .run = bench_floor_run },
-		{ .name = "baseline",
-		  .unit = "ns/group",
-		  .run = bench_baseline_run },
+	struct mt_case cases[NR_CASES] = {
+		[THR] = { .name = "threaded",
+			  .unit = "ns/group",
+			  .run = bench_threaded_run },
+		[FLOOR] = { .name = "floor",
+			    .unit = "ns/record",
+			    .run = bench_floor_run },
+		[THR_PC] = { .name = "thrd-pcpu",
+			     .unit = "ns/group",
+			     .run = bench_threaded_percpu_run },
+		[FLOOR_PC] = { .name = "floor-pcpu",
+			       .unit = "ns/record",
+			       .run = bench_floor_percpu_run },
+		[BASE] = { .name = "baseline",
+			   .unit = "ns/group",
+			   .run = bench_baseline_run },
 	};
-	bool on[3] = { threaded, floor, baseline };
+	bool on[NR_CASES] = { threaded, floor, threaded, floor, baseline };
 	unsigned long n = o->quick ? 200000 : 600000;
 
-	for (unsigned int c = 0; c < 3; c++)
+	for (unsigned int c = 0; c < NR_CASES; c++)
 		if (on[c])
 			cases[c].run(2, o->workers, n / 8); /* warm up */
 	for (unsigned int k = 0; k < 2; k++) {
 		if (o->reporters && o->reporters != k + 1)
 			continue;
 		for (unsigned int i = 0; i < o->runs; i++) {
-			for (unsigned int c = 0; c < 3; c++) {
+			for (unsigned int c = 0; c < NR_CASES; c++) {
 				struct mt_run x;
 
 				if (!on[c])
@@ -79,7 +101,7 @@ void bench_threads(const struct bench_opts *o, struct bench_results *r,
 			}
 		}
 	}
-	for (unsigned int c = 0; c < 3; c++) {
+	for (unsigned int c = 0; c < NR_CASES; c++) {
 		if (!on[c])
 			continue;
 		for (unsigned int k = 0; k < 2; k++)
@@ -87,22 +109,20 @@ void bench_threads(const struct bench_opts *o, struct bench_results *r,
 				rows(&cases[c], k);
 	}
 	for (unsigned int k = 0; k < 2; k++) {
-		struct bench_stat gps = { 0 }, cpu = { 0 };
-
-		/* Ratios of paired runs (run i of each), then their median. */
-		for (unsigned int i = 0;
-		     on[0] && on[2] && i < cases[0].gps[k].n; i++) {
-			bench_stat_add(&gps, cases[0].gps[k].v[i] /
-						     cases[2].gps[k].v[i]);
-			bench_stat_add(&cpu, cases[2].cpu[k].v[i] /
-						     cases[0].cpu[k].v[i]);
+		if (on[THR] && on[BASE]) {
+			vs_baseline(&cases[THR], &cases[BASE], k,
+				    &r->vs_baseline[k], &r->vs_baseline_cpu[k]);
+			vs_baseline(&cases[THR_PC], &cases[BASE], k,
+				    &r->pc_vs_baseline[k],
+				    &r->pc_vs_baseline_cpu[k]);
 		}
-		r->vs_baseline[k] = gps.n ? bench_median(&gps) : NAN;
-		r->vs_baseline_cpu[k] = cpu.n ? bench_median(&cpu) : NAN;
-		r->threaded_gps[k] = bench_median(&cases[0].gps[k]);
-		r->threaded_cpu_ns[k] = bench_median(&cases[0].cpu[k]);
-		r->floor_cpu_ns[k] = bench_median(&cases[1].cpu[k]);
-		r->baseline_gps[k] = bench_median(&cases[2].gps[k]);
-		r->baseline_cpu_ns[k] = bench_median(&cases[2].cpu[k]);
+		r->threaded_gps[k] = bench_median(&cases[THR].gps[k]);
+		r->threaded_cpu_ns[k] = bench_median(&cases[THR].cpu[k]);
+		r->floor_cpu_ns[k] = bench_median(&cases[FLOOR].cpu[k]);
+		r->pc_threaded_gps[k] = bench_median(&cases[THR_PC].gps[k]);
+		r->pc_threaded_cpu_ns[k] = bench_median(&cases[THR_PC].cpu[k]);
+		r->pc_floor_cpu_ns[k] = bench_median(&cases[FLOOR_PC].cpu[k]);
+		r->baseline_gps[k] = bench_median(&cases[BASE].gps[k]);
+		r->baseline_cpu_ns[k] = bench_median(&cases[BASE].cpu[k]);
 	}
 }

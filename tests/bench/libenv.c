@@ -66,6 +66,16 @@ void lib_env_new(struct lib_env *env, unsigned int nr_workers,
 		 iopf_handler_t handler, struct bench_port *ports,
 		 bool shared_port)
 {
+	lib_env_new_queue(env, nr_workers, 0, nr_devs, max_pasids, pasid,
+			  handler, ports, shared_port);
+}
+
+void lib_env_new_queue(struct lib_env *env, unsigned int nr_workers,
+		       uint32_t queue_flags, unsigned int nr_devs,
+		       uint32_t max_pasids, uint32_t pasid,
+		       iopf_handler_t handler, struct bench_port *ports,
+		       bool shared_port)
+{
 	struct iopf_iommu_ops ops = {
 		.size = sizeof(ops),
 		.page_response = bench_page_response,
@@ -73,6 +83,7 @@ void lib_env_new(struct lib_env *env, unsigned int nr_workers,
 	struct iopf_queue_attr qattr = {
 		.size = sizeof(qattr),
 		.nr_workers = nr_workers,
+		.flags = queue_flags,
 	};
 	int ret;
 

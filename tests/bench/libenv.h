@@ -40,6 +40,12 @@ void lib_env_new(struct lib_env *env, unsigned int nr_workers,
 		 unsigned int nr_devs, uint32_t max_pasids, uint32_t pasid,
 		 iopf_handler_t handler, struct bench_port *ports,
 		 bool shared_port);
+/* The same, with struct iopf_queue_attr.flags (IOPF_QUEUE_PERCPU). */
+void lib_env_new_queue(struct lib_env *env, unsigned int nr_workers,
+		       uint32_t queue_flags, unsigned int nr_devs,
+		       uint32_t max_pasids, uint32_t pasid,
+		       iopf_handler_t handler, struct bench_port *ports,
+		       bool shared_port);
 void lib_env_free(struct lib_env *env);
 
 /* The handler of the inline case: answer and free at once. */

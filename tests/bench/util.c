@@ -107,7 +107,7 @@ double bench_max(const struct bench_stat *s)
 
 /* ---- the result table ---------------------------------------------------- */
 
-#define MAX_ROWS 96
+#define MAX_ROWS 128
 
 struct row {
 	const char *cas, *metric, *unit;
