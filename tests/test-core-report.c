@@ -389,6 +389,128 @@ static void report_by_id_races_device_free(void **state)
 	assert_true(absent > 0);
 }
 
+/* Batches: bad input changes nothing; n = 0 and rets = NULL are fine. */
+static void report_batch_args(void **state)
+{
+	struct fx *f = *state;
+	struct iopf_fault evt = fx_fault(FX_LAST, 0, 1, 0x1000);
+	uint32_t id = ID0;
+	int ret = 12345;
+
+	assert_int_equal(iopf_report_device_faults(NULL, &evt, 1, &ret),
+			 -EINVAL);
+	assert_int_equal(iopf_report_device_faults(f->dev[0], NULL, 1, &ret),
+			 -EINVAL);
+	assert_int_equal(iopf_iommu_report_faults(NULL, &id, &evt, 1, &ret),
+			 -EINVAL);
+	assert_int_equal(
+		iopf_iommu_report_faults(f->iommu, NULL, &evt, 1, &ret),
+		-EINVAL);
+	assert_int_equal(iopf_iommu_report_faults(f->iommu, &id, NULL, 1, &ret),
+			 -EINVAL);
+	assert_int_equal(ret, 12345);
+	assert_int_equal(fx_nr_calls(&f->rec), 0);
+	assert_int_equal(iopf_report_device_faults(f->dev[0], NULL, 0, NULL),
+			 0);
+	assert_int_equal(
+		iopf_iommu_report_faults(f->iommu, NULL, NULL, 0, NULL), 0);
+	assert_int_equal(iopf_report_device_faults(f->dev[0], &evt, 1, NULL),
+			 0);
+	assert_int_equal(fx_nr_calls(&f->rec), 1);
+}
+
+/*
+ * A batch is the same as one report after the other: the same returns,
+ * handler calls (grouping across the batch included) and responses, in
+ * the same order, by pointer and by ID (an unknown ID: -ENODEV).
+ */
+#define BATCH_N 40
+
+static void batch_faults(struct iopf_fault *evts, uint32_t *ids)
+{
+	for (uint32_t i = 0; i < BATCH_N; i++) {
+		/* partials of grpid 3, a bad PASID, unrouted PASIDs, lasts */
+		uint32_t flags = i % 5 == 4 ? 0 : FX_LAST;
+		uint32_t grpid = flags ? i : 3;
+
+		evts[i] = fx_fault(flags, 0, grpid, 0x1000u * i);
+		if (i % 7 == 3) {
+			evts[i].prm.flags |= FX_PV;
+			evts[i].prm.pasid = i % 2 ? 1u << 20 : 9;
+		}
+		ids[i] = i % 11 == 10 ? 0xdead : ID0;
+	}
+}
+
+static void run_batch(struct fx *f, bool by_id, bool batched, int *rets,
+		      struct iopf_mock_response *resp, size_t *nr_resp,
+		      struct fx_call *calls, size_t *nr_calls)
+{
+	struct iopf_fault evts[BATCH_N];
+	uint32_t ids[BATCH_N];
+
+	batch_faults(evts, ids);
+	f->rec.mode = FX_RESPOND;
+	f->rec.code = SUCCESS;
+	if (batched && by_id)
+		assert_int_equal(iopf_iommu_report_faults(f->iommu, ids, evts,
+							  BATCH_N, rets),
+				 0);
+	else if (batched)
+		assert_int_equal(iopf_report_device_faults(f->dev[0], evts,
+							   BATCH_N, rets),
+				 0);
+	for (size_t i = 0; !batched && i < BATCH_N; i++)
+		rets[i] = by_id ? iopf_iommu_report_fault(f->iommu, ids[i],
+							  &evts[i]) :
+				  iopf_report_device_fault(f->dev[0], &evts[i]);
+	*nr_resp = fx_nr_responses(f);
+	for (size_t i = 0; i < *nr_resp; i++)
+		resp[i] = fx_response_at(f, i);
+	*nr_calls = fx_nr_calls(&f->rec);
+	for (size_t i = 0; i < *nr_calls; i++)
+		calls[i] = fx_call_at(&f->rec, i);
+}
+
+static void assert_batch_same(bool by_id)
+{
+	struct iopf_mock_response resp[2][BATCH_N];
+	struct fx_call calls[2][BATCH_N];
+	size_t nr_resp[2], nr_calls[2];
+	int rets[2][BATCH_N];
+	void *state;
+
+	for (int b = 0; b < 2; b++) {
+		assert_int_equal(fx_setup_manual(&state), 0);
+		run_batch(state, by_id, b, rets[b], resp[b], &nr_resp[b],
+			  calls[b], &nr_calls[b]);
+		assert_int_equal(fx_teardown(&state), 0);
+	}
+	assert_memory_equal(rets[0], rets[1], sizeof(rets[0]));
+	assert_int_equal(nr_resp[0], nr_resp[1]);
+	assert_int_equal(nr_calls[0], nr_calls[1]);
+	/* Not a vacuous match: the mix gave every kind of outcome. */
+	assert_true(nr_calls[0] > 10 && nr_resp[0] > nr_calls[0]);
+	for (size_t i = 0; i < nr_resp[0]; i++) {
+		assert_int_equal(resp[0][i].msg.code, resp[1][i].msg.code);
+		assert_int_equal(resp[0][i].msg.grpid, resp[1][i].msg.grpid);
+		fx_assert_fault_equal(&resp[0][i].evt, &resp[1][i].evt);
+	}
+	for (size_t i = 0; i < nr_calls[0]; i++)
+		assert_int_equal(calls[0][i].fault_count,
+				 calls[1][i].fault_count);
+	if (by_id)
+		assert_int_equal(rets[0][10], -ENODEV);
+	assert_int_equal(rets[0][3], -EINVAL); /* PASID 2^20 */
+}
+
+static void report_batch_same(void **state)
+{
+	(void)state;
+	assert_batch_same(false);
+	assert_batch_same(true);
+}
+
 #define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 int main(void)
@@ -408,6 +530,8 @@ int main(void)
 		T(report_partial_routed_each, fx_setup_manual),
 		T(report_by_id, fx_setup_manual),
 		T(report_by_id_races_device_free, fx_setup_manual),
+		T(report_batch_args, fx_setup_manual),
+		cmocka_unit_test(report_batch_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,6 +227,48 @@ int iopf_iommu_report_fault(struct iopf_iommu *iommu, uint32_t id,
 			    const struct iopf_fault *evt);
 
 /**
+ * iopf_report_device_faults() - report a batch of page requests of a device
+ * @dev: the faulting device
+ * @evts: @n faults, in arrival order; copied, the caller keeps them
+ * @n: how many
+ * @rets: NULL, or @n ints: what iopf_report_device_fault() returned for each
+ *
+ * The same as iopf_report_device_fault() on each fault in order (the same
+ * responses, handler calls and trace), for a hardware model that drains a
+ * ring: while one request is reported, the routing slots of the next ones
+ * are prefetched, so with many PASIDs their cache misses overlap. The batch
+ * runs in one RCU read-side section: handlers see no difference.
+ *
+ * Context: any thread; may block (mutexes, memory allocation, handlers).
+ * Return: 0, or -EINVAL (NULL @dev, NULL @evts with @n > 0) and nothing
+ * reported.
+ */
+int iopf_report_device_faults(struct iopf_device *dev,
+			      const struct iopf_fault *evts, size_t n,
+			      int *rets);
+
+/**
+ * iopf_iommu_report_faults() - report a batch of page requests by ID
+ * @iommu: the IOMMU that received them
+ * @ids: @n requester or stream IDs, one per fault
+ * @evts: @n faults, in arrival order; copied, the caller keeps them
+ * @n: how many
+ * @rets: NULL, or @n ints: what iopf_iommu_report_fault() returned for each
+ *
+ * The same as iopf_iommu_report_fault() on each (ID, fault) in order, with
+ * the device table slot, the device, its fault param and routing slot of
+ * the next requests prefetched in stages while one is reported: with many
+ * devices, their cache misses overlap. One RCU read-side section.
+ *
+ * Context: any thread; may block (mutexes, memory allocation, handlers).
+ * Return: 0, or -EINVAL (NULL @iommu, NULL @ids or @evts with @n > 0) and
+ * nothing reported.
+ */
+int iopf_iommu_report_faults(struct iopf_iommu *iommu, const uint32_t *ids,
+			     const struct iopf_fault *evts, size_t n,
+			     int *rets);
+
+/**
  * iopf_group_response() - answer a page request group
  * @group: the group
  * @status: the code sent to the device

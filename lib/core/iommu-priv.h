@@ -277,30 +277,31 @@ struct iopf_fault_param;
 
 struct iopf_device {
 	/*
-	 * What one report reads, first: the reference (lookup), ctx (trace
-	 * check), the fault param (report), iommu (page_response), the PASID
-	 * table, in the first 64 bytes; the RID's routing slot fills the
-	 * second line (the device is 64-byte aligned). With a random device
-	 * per fault each cache line here is a miss. A lookup in the direct
-	 * table reads only ref.
+	 * What a report at the RID reads, in the first 64 bytes (the device
+	 * is 64-byte aligned): the reference (lookup), the fault param
+	 * (report), the IOMMU (page_response, and its ctx for the trace
+	 * check), the backend's drvdata (its page_response) and the RID's
+	 * routing slot. With a random device per fault each line here is a
+	 * miss; a report at a PASID also reads pasid_dir, on the second.
 	 */
 	struct iopf_ref ref;
-	struct iopf_ctx *ctx;
 	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
 	struct iopf_iommu *iommu;
+	void *drvdata;
+	_Alignas(32) struct iopf_route rid;
+	/* the second line */
 	_Atomic(struct iopf_pasid_dir *)
 		pasid_dir; /* RCU, at the first PASID attach */
+	struct iopf_ctx *ctx;
 	uint32_t id;
 	uint32_t max_pasids;
 	/* The hash path only (IDs from IOPF_DEV_TABLE_IDS on). */
 	struct cds_lfht_node ht_node;
-	_Alignas(32) struct iopf_route rid;
 	atomic_bool live; /* release-stored before publication */
 	/* cold */
 	struct rcu_head rcu;
 	struct cds_list_head iommu_node;
 	char *name;
-	void *drvdata;
 	pthread_mutex_t group_mutex;
 	struct cds_list_head attachments;
 	pthread_mutex_t iommu_lock;

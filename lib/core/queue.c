@@ -124,7 +124,7 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 		return -EBUSY;
 	fp = group->fault_param;
 	/* Trace first: once queued, a worker may free the group at any time. */
-	if (iopf_trace_on(fp->dev->ctx))
+	if (iopf_trace_on(fp->dev->iommu->ctx))
 		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
 				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
 				 0, group->fault_count);

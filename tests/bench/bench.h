@@ -142,6 +142,8 @@ struct bench_results {
 	double threaded_instr, floor_instr, baseline_instr; /* R = 2 */
 	double routing_1k_ns, routing_1m_ns;
 	double routing_hot_1k_ns, routing_hot_1m_ns;
+	double routing_batch_1k_ns, routing_batch_1m_ns; /* batches of 64 */
+	double devices_batch_100_ns, devices_batch_100k_ns;
 	double devices_100_ns, devices_100k_ns;
 	double devices_hot_100_ns, devices_hot_100k_ns;
 	double baseline_devices_ratio; /* the same scaling, baseline */

@@ -52,11 +52,35 @@ routing_loop(struct lib_env *env, unsigned long n, uint32_t span, uint64_t seed)
 	return (double)(bench_thread_ns() - t0) / (double)n;
 }
 
+#define BATCH 64
+
+/* The same, reported BATCH at a time (a ring drain). */
+static double __attribute__((noinline))
+routing_loop_batched(struct lib_env *env, unsigned long n, uint32_t span,
+		     uint64_t seed)
+{
+	struct iopf_device *dev = env->devs[0];
+	struct iopf_fault f[BATCH];
+	uint64_t t0 = bench_thread_ns();
+
+	for (unsigned long i = 0; i < n; i += BATCH) {
+		for (unsigned int b = 0; b < BATCH; b++) {
+			uint32_t pasid =
+				1 + (uint32_t)(bench_rand(&seed) % span);
+
+			bench_fault(&f[b], pasid, (uint32_t)((i + b) & 511),
+				    (i + b) << 12, true, 0);
+		}
+		iopf_report_device_faults(dev, f, BATCH, NULL);
+	}
+	return (double)(bench_thread_ns() - t0) / (double)n;
+}
+
 static void routing(const struct bench_opts *o, uint32_t nr, double *all,
-		    double *hot)
+		    double *hot, double *batched)
 {
 	unsigned long n = o->quick ? 100000 : 200000;
-	struct bench_stat s_all = { 0 }, s_hot = { 0 };
+	struct bench_stat s_all = { 0 }, s_hot = { 0 }, s_b = { 0 };
 	struct iopf_attach_handle *handles;
 	struct bench_port port;
 	struct lib_env env;
@@ -76,6 +100,7 @@ static void routing(const struct bench_opts *o, uint32_t nr, double *all,
 	for (unsigned int i = 0; i < o->runs; i++) {
 		bench_stat_add(&s_all, routing_loop(&env, n, nr, 7 + i));
 		bench_stat_add(&s_hot, routing_loop(&env, n, 1000, 7 + i));
+		bench_stat_add(&s_b, routing_loop_batched(&env, n, nr, 7 + i));
 	}
 	t0 = bench_now_ns();
 	lib_env_free(&env);
@@ -91,8 +116,13 @@ static void routing(const struct bench_opts *o, uint32_t nr, double *all,
 		  nr > 1024 ? "route, 1M PASIDs, hot 1000" :
 			      "route, 1K PASIDs, hot 1000",
 		  "ns/group", &s_hot);
+	bench_row("scale",
+		  nr > 1024 ? "route, 1M PASIDs, uniform, batch 64" :
+			      "route, 1K PASIDs, uniform, batch 64",
+		  "ns/group", &s_b);
 	*all = bench_median(&s_all);
 	*hot = bench_median(&s_hot);
+	*batched = bench_median(&s_b);
 }
 
 /* ---- devices --------------------------------------------------------------- */
@@ -113,11 +143,31 @@ devices_loop(struct lib_env *env, unsigned long n, uint32_t nr, uint64_t seed)
 	return (double)(bench_thread_ns() - t0) / (double)n;
 }
 
+static double __attribute__((noinline))
+devices_loop_batched(struct lib_env *env, unsigned long n, uint32_t nr,
+		     uint64_t seed)
+{
+	struct iopf_fault f[BATCH];
+	uint32_t ids[BATCH];
+	uint64_t t0 = bench_thread_ns();
+
+	for (unsigned long i = 0; i < n; i += BATCH) {
+		for (unsigned int b = 0; b < BATCH; b++) {
+			ids[b] = BENCH_RID(bench_rand(&seed) % nr);
+			bench_fault(&f[b], IOPF_NO_PASID,
+				    (uint32_t)((i + b) & 511), (i + b) << 12,
+				    true, 0);
+		}
+		iopf_iommu_report_faults(env->iommu, ids, f, BATCH, NULL);
+	}
+	return (double)(bench_thread_ns() - t0) / (double)n;
+}
+
 static void devices(const struct bench_opts *o, uint32_t nr, double *all,
-		    double *hot)
+		    double *hot, double *batched)
 {
 	unsigned long n = o->quick ? 100000 : 200000;
-	struct bench_stat s_all = { 0 }, s_hot = { 0 };
+	struct bench_stat s_all = { 0 }, s_hot = { 0 }, s_b = { 0 };
 	bool big = nr > 1000;
 	struct bench_port port;
 	struct lib_env env;
@@ -133,6 +183,7 @@ static void devices(const struct bench_opts *o, uint32_t nr, double *all,
 	for (unsigned int i = 0; i < o->runs; i++) {
 		bench_stat_add(&s_all, devices_loop(&env, n, nr, 7 + i));
 		bench_stat_add(&s_hot, devices_loop(&env, n, 100, 7 + i));
+		bench_stat_add(&s_b, devices_loop_batched(&env, n, nr, 7 + i));
 	}
 	t0 = bench_now_ns();
 	lib_env_free(&env);
@@ -147,8 +198,13 @@ static void devices(const struct bench_opts *o, uint32_t nr, double *all,
 		  big ? "route, 100K devices, hot 100" :
 			"route, 100 devices, hot 100",
 		  "ns/group", &s_hot);
+	bench_row("scale",
+		  big ? "route, 100K devices, uniform, batch 64" :
+			"route, 100 devices, uniform, batch 64",
+		  "ns/group", &s_b);
 	*all = bench_median(&s_all);
 	*hot = bench_median(&s_hot);
+	*batched = bench_median(&s_b);
 }
 
 /*
@@ -264,12 +320,14 @@ void bench_scale(const struct bench_opts *o, struct bench_results *r)
 {
 	unsigned long k = 100000;
 
-	routing(o, 1000, &r->routing_1k_ns, &r->routing_hot_1k_ns);
+	routing(o, 1000, &r->routing_1k_ns, &r->routing_hot_1k_ns,
+		&r->routing_batch_1k_ns);
 	routing(o, o->quick ? 100000 : 1000000, &r->routing_1m_ns,
-		&r->routing_hot_1m_ns);
-	devices(o, 100, &r->devices_100_ns, &r->devices_hot_100_ns);
+		&r->routing_hot_1m_ns, &r->routing_batch_1m_ns);
+	devices(o, 100, &r->devices_100_ns, &r->devices_hot_100_ns,
+		&r->devices_batch_100_ns);
 	devices(o, o->quick ? 10000 : 100000, &r->devices_100k_ns,
-		&r->devices_hot_100k_ns);
+		&r->devices_hot_100k_ns, &r->devices_batch_100k_ns);
 	{
 		uint32_t big = o->quick ? 10000 : 100000;
 		unsigned long n = o->quick ? 100000 : 200000;

@@ -169,12 +169,9 @@ static bool prq_canonical(const struct iopf_vtd *vtd, uint64_t addr)
 	return (uint64_t)((int64_t)(addr << shift) >> shift) == addr;
 }
 
-/*
- * intel_prq_report(): the descriptor as a fault, reported to the device
- * with @f->rid. The return value of the report is ignored (the core answers
- * on its error paths), except -ENODEV: no such requester.
- */
-static int prq_report(struct iopf_vtd *vtd, const struct iopf_vtd_page_req *f)
+/* intel_prq_report() */
+static void prq_report(struct iopf_device *dev,
+		       const struct iopf_vtd_page_req *f)
 {
 	struct iopf_fault evt = { .type = IOPF_FAULT_PAGE_REQ };
 
@@ -194,14 +191,16 @@ static int prq_report(struct iopf_vtd *vtd, const struct iopf_vtd_page_req *f)
 	if (f->pasid_present)
 		evt.prm.flags |= IOPF_FAULT_PAGE_REQUEST_PASID_VALID |
 				 IOPF_FAULT_PAGE_RESPONSE_NEEDS_PASID;
-	/* Lookup and report in one call: one RCU read-side section. */
-	return iopf_iommu_report_fault(vtd->iommu, f->rid, &evt);
+	/* The return value is ignored: the core answers on its error paths. */
+	iopf_report_device_fault(dev, &evt);
 }
 
 /* One descriptor of the walk. */
 static void prq_handle_one(struct iopf_vtd *vtd,
 			   const struct iopf_vtd_page_req *f)
 {
+	struct iopf_device *dev;
+
 	if (!prq_canonical(vtd, f->addr))
 		return prq_bad_request(vtd, f, "non_canonical_address");
 	if (f->pm_req && (f->rd_req || f->wr_req))
@@ -215,9 +214,12 @@ static void prq_handle_one(struct iopf_vtd *vtd,
 			  -1, IOPF_ORIGIN_NONE, 0);
 		return;
 	}
-	if (prq_report(vtd, f) == -ENODEV)
+	dev = iopf_device_find(vtd->iommu, f->rid);
+	if (!dev)
 		return prq_bad_request(vtd, f, "unknown_requester");
 	vtd_stat_inc(vtd, VS_REPORTED);
+	prq_report(dev, f);
+	iopf_device_put(dev); /* Pair with iopf_device_find() */
 }
 
 /*
