@@ -46,9 +46,12 @@ IOPF_EXPORT int iopf_report_device_faults(struct iopf_device *dev,
 	if (!dev || (n && !evts))
 		return -EINVAL;
 	iopf_rcu_read_lock();
-	for (size_t i = 0; i < n; i++) {
-		if (i + AHEAD < n)
+	/* From i = -AHEAD: the first requests are prefetched too. */
+	for (long i = -AHEAD; i < (long)n; i++) {
+		if (i + AHEAD < (long)n)
 			prefetch_route(dev, &evts[i + AHEAD]);
+		if (i < 0)
+			continue;
 		ret = iopf_report_device_fault(dev, &evts[i]);
 		if (rets)
 			rets[i] = ret;
@@ -125,15 +128,18 @@ IOPF_EXPORT int iopf_iommu_report_faults(struct iopf_iommu *iommu,
 	if (!iommu || (n && (!ids || !evts)))
 		return -EINVAL;
 	iopf_rcu_read_lock();
-	for (size_t i = 0; i < n; i++) {
-		if (i + 3 * AHEAD < n)
+	/* From i = -3 AHEAD: the first requests go through the stages too. */
+	for (long i = -3 * AHEAD; i < (long)n; i++) {
+		if (i + 3 * AHEAD < (long)n)
 			prefetch_id(iommu, ids[i + 3 * AHEAD]);
-		if (i + 2 * AHEAD < n)
+		if (i + 2 * AHEAD >= 0 && i + 2 * AHEAD < (long)n)
 			prefetch_device(iommu, ids[i + 2 * AHEAD],
 					&evts[i + 2 * AHEAD]);
-		if (i + AHEAD < n)
+		if (i + AHEAD >= 0 && i + AHEAD < (long)n)
 			prefetch_fault_param(iommu, ids[i + AHEAD],
 					     &evts[i + AHEAD]);
+		if (i < 0)
+			continue;
 		ret = iopf_iommu_report_fault(iommu, ids[i], &evts[i]);
 		if (rets)
 			rets[i] = ret;
