@@ -33,19 +33,23 @@ extern "C" {
 
 struct iopf_ctx;
 struct iopf_device;
+struct iopf_iommu;
 struct iopf_queue;
 struct iopf_group;
 struct iopf_attach_handle;
 
 /*
- * IOPF_QUEUE_PERCPU: one work list per worker, each worker bound to a CPU
- * of the process's affinity mask (round robin), and iopf_queue_work()
- * queues on the list of the CPU it runs on, like the kernel's bound
- * (per-CPU) workqueues: a group stays in one CPU's caches from the report
- * to the free, instead of moving to whichever CPU runs a worker. There is
- * no stealing: work waits for the workers of its own CPU. The default
- * (unbound: one list for all workers) is what the kernel's iopf queues
- * use (WQ_UNBOUND).
+ * IOPF_QUEUE_PERCPU: one work list per CPU of the process's affinity mask
+ * (its main thread's, read at iopf_queue_alloc(); at most one list per
+ * worker), its workers bound to that CPU, and iopf_queue_work() queues on
+ * the list of the CPU it runs on, as the kernel's bound (per-CPU)
+ * workqueues run work where it was queued: a group stays in one CPU's
+ * caches from the report to the free, instead of moving to whichever CPU
+ * runs a worker. Unlike the kernel's, a list's workers are fixed: there is
+ * no stealing and no extra worker when one blocks, so a work function that
+ * blocks holds up the work queued behind it on its CPU. With fewer workers
+ * than CPUs, CPUs share lists. The default (unbound: one list for all
+ * workers) is what the kernel's iopf queues use (WQ_UNBOUND).
  */
 #define IOPF_QUEUE_PERCPU (1u << 0)
 
@@ -53,12 +57,13 @@ struct iopf_attach_handle;
  * struct iopf_queue_attr - how to create a fault queue
  * @size: sizeof(struct iopf_queue_attr), for versioning
  * @nr_workers: worker threads; 0 is manual mode
- * @flags: IOPF_QUEUE_PERCPU or 0 (absent from older callers' struct: 0)
+ * @flags: IOPF_QUEUE_PERCPU or 0 (0 for a caller whose @size ends before it)
  */
 struct iopf_queue_attr {
 	size_t size;
 	unsigned int nr_workers;
-	uint32_t flags;
+	/* past the first version's 16 bytes, tail padding included */
+	uint64_t flags;
 };
 
 /**

@@ -288,7 +288,7 @@ struct iopf_device {
 	_Atomic(struct iopf_fault_param *) fault_param; /* RCU */
 	struct iopf_iommu *iommu;
 	void *drvdata;
-	_Alignas(32) struct iopf_route rid;
+	struct iopf_route rid; /* at 32: see the _Static_assert below */
 	/* the second line */
 	_Atomic(struct iopf_pasid_dir *)
 		pasid_dir; /* RCU, at the first PASID attach */
@@ -471,8 +471,13 @@ struct iopf_queue {
 	pthread_mutex_t flush_mutex; /* one flush at a time */
 	pthread_mutex_t flush_lock; /* flush_cond's */
 	pthread_cond_t flush_cond;
-	/* Read-mostly: written by flushes only. */
-	_Alignas(64) atomic_uint epoch;
+	/*
+	 * Read-mostly, as everything here but the locks: written by flushes
+	 * only. (No _Alignas: the queue list's head would then be a
+	 * misaligned struct iopf_queue to container_of(); the per-lane
+	 * counters are what enqueuers and runners write.)
+	 */
+	atomic_uint epoch;
 	atomic_uint flush_waiters;
 	/* manual mode: one runner at a time keeps FIFO order */
 	pthread_mutex_t run_lock;

@@ -124,7 +124,8 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 		return -EBUSY;
 	fp = group->fault_param;
 	/* Trace first: once queued, a worker may free the group at any time. */
-	if (iopf_trace_on(fp->dev->iommu->ctx))
+	/* Not dev->iommu: a held group may outlive its IOMMU. */
+	if (iopf_trace_on(fp->dev->ctx))
 		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
 				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
 				 0, group->fault_count);
@@ -346,7 +347,7 @@ void iopf_queue_put(struct iopf_queue *queue)
 static int queue_workers_from_attr(const struct iopf_queue_attr *attr,
 				   unsigned int *nr, bool *percpu)
 {
-	uint32_t flags;
+	uint64_t flags;
 	long cpus;
 
 	*percpu = false;
@@ -360,7 +361,7 @@ static int queue_workers_from_attr(const struct iopf_queue_attr *attr,
 		return -EINVAL;
 	flags = ATTR_HAS(attr, flags) ? attr->flags : 0;
 	/* Unknown flags, or per-CPU lanes with nobody to bind. */
-	if ((flags & ~IOPF_QUEUE_PERCPU) ||
+	if ((flags & ~(uint64_t)IOPF_QUEUE_PERCPU) ||
 	    ((flags & IOPF_QUEUE_PERCPU) && !attr->nr_workers))
 		return -EINVAL;
 	*nr = attr->nr_workers;

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include "iommu-priv.h"
 
@@ -134,48 +135,52 @@ static void lane_init(struct iopf_queue *queue, struct iopf_queue_lane *lane)
 }
 
 /*
- * Per-CPU: lane i bound to the i-th CPU of the affinity mask (round robin
- * if there are more lanes than CPUs); cpu_lane maps every CPU of the mask
- * to its first lane, the others are spread by their number.
+ * Per-CPU: lane i bound to the i-th CPU of the process's affinity mask
+ * (the main thread's, not the caller's, which may be pinned). cpu_lane maps
+ * each CPU of the mask to its lane; CPUs beyond the lanes (fewer workers
+ * than CPUs) and CPUs outside the mask share lanes round robin.
  */
-static int lanes_bind(struct iopf_queue *queue)
+static int lanes_bind(struct iopf_queue *queue, const cpu_set_t *set)
 {
-	unsigned int nr_cpus = 0, max_cpu = 0, *cpus;
-	cpu_set_t set;
+	unsigned int max_cpu = 0, lane = 0, extra = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 0; /* unknown mask: lanes stay unbound */
-	cpus = iopf_calloc(CPU_SETSIZE, sizeof(*cpus));
-	if (!cpus)
-		return -ENOMEM;
-	for (unsigned int c = 0; c < CPU_SETSIZE; c++) {
-		if (CPU_ISSET(c, &set)) {
-			cpus[nr_cpus++] = c;
+	for (unsigned int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, set))
 			max_cpu = c;
+	queue->cpu_lane = iopf_calloc(max_cpu + 1, sizeof(*queue->cpu_lane));
+	if (!queue->cpu_lane)
+		return -ENOMEM;
+	queue->nr_cpu_lane = max_cpu + 1;
+	for (unsigned int c = 0; c <= max_cpu; c++) {
+		if (!CPU_ISSET(c, set)) {
+			queue->cpu_lane[c] = c % queue->nr_lanes;
+		} else if (lane < queue->nr_lanes) {
+			queue->lanes[lane].cpu = (int)c;
+			queue->cpu_lane[c] = lane++;
+		} else {
+			queue->cpu_lane[c] = extra++ % queue->nr_lanes;
 		}
 	}
-	queue->cpu_lane = iopf_calloc(max_cpu + 1, sizeof(*queue->cpu_lane));
-	if (!queue->cpu_lane) {
-		iopf_mfree(cpus);
-		return -ENOMEM;
-	}
-	queue->nr_cpu_lane = max_cpu + 1;
-	for (unsigned int c = 0; c <= max_cpu; c++)
-		queue->cpu_lane[c] = c % queue->nr_lanes;
-	for (unsigned int i = queue->nr_lanes; i-- > 0;) {
-		queue->lanes[i].cpu = (int)cpus[i % nr_cpus];
-		queue->cpu_lane[cpus[i % nr_cpus]] = i;
-	}
-	iopf_mfree(cpus);
 	return 0;
 }
 
+/*
+ * One lane (unbound), or one per CPU of the process's mask, at most one per
+ * worker (per-CPU; more workers than CPUs share their CPU's lane).
+ */
 int iopf_lanes_alloc(struct iopf_queue *queue, unsigned int nr_workers,
 		     bool percpu)
 {
-	unsigned int nr = percpu ? nr_workers : 1;
+	unsigned int nr = 1, nr_cpus = 0;
+	cpu_set_t set;
 	int ret = 0;
 
+	if (percpu) {
+		/* An unknown mask: a lane per worker, unbound. */
+		if (!sched_getaffinity(getpid(), sizeof(set), &set))
+			nr_cpus = (unsigned int)CPU_COUNT(&set);
+		nr = nr_cpus && nr_cpus < nr_workers ? nr_cpus : nr_workers;
+	}
 	queue->lanes = iopf_zalloc_aligned(_Alignof(struct iopf_queue_lane),
 					   nr * sizeof(*queue->lanes));
 	if (!queue->lanes)
@@ -184,9 +189,9 @@ int iopf_lanes_alloc(struct iopf_queue *queue, unsigned int nr_workers,
 	for (unsigned int i = 0; i < nr; i++)
 		lane_init(queue, &queue->lanes[i]);
 	for (unsigned int i = 0; i < nr_workers; i++)
-		queue->lanes[percpu ? i : 0].nr_workers++;
-	if (percpu)
-		ret = lanes_bind(queue);
+		queue->lanes[i % nr].nr_workers++;
+	if (percpu && nr_cpus)
+		ret = lanes_bind(queue, &set);
 	return ret;
 }
 
@@ -227,7 +232,7 @@ int iopf_workers_start(struct iopf_queue *queue)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < queue->nr_workers; i++) {
 		struct iopf_queue_lane *lane =
-			&queue->lanes[queue->nr_lanes > 1 ? i : 0];
+			&queue->lanes[i % queue->nr_lanes];
 
 		if (pthread_create(&queue->workers[i], NULL, worker_fn, lane)) {
 			queue->nr_workers = i;
