@@ -225,6 +225,36 @@ static void queue_work_enodev(void **state)
 	assert_int_equal(fx_nr_responses(f), 1);
 }
 
+static void count_events(const struct iopf_trace_event *ev, void *priv)
+{
+	(void)ev;
+	(*(unsigned int *)priv)++;
+}
+
+/*
+ * A group a handler holds outlives its device's IOMMU: queueing it then is
+ * -ENODEV, with tracing on, and reads nothing that was freed (ASan).
+ */
+static void queue_work_after_iommu_free(void **state)
+{
+	struct fx *f = *state;
+	struct iopf_group *group;
+	unsigned int events = 0;
+
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 1, 0), 0);
+	group = fx_take_held(&f->rec);
+	assert_non_null(group);
+	iopf_trace_set_sink(f->ctx, count_events, &events);
+	iopf_mock_free(f->mock);
+	f->mock = NULL;
+	f->dev[0] = NULL;
+	events = 0;
+	assert_int_equal(iopf_queue_work(group, fx_work), -ENODEV);
+	assert_int_equal(events, 0);
+	iopf_free_group(group);
+	iopf_trace_set_sink(f->ctx, NULL, NULL);
+}
+
 /* The handler's queue_work fails (device gone): the core aborts. */
 static void queue_work_fail_aborts(void **state)
 {
@@ -666,6 +696,7 @@ int main(void)
 		T(queue_work_ebusy, fx_setup_manual),
 		T(queue_work_enodev, fx_setup_manual),
 		T(queue_work_enodev, fx_setup_threaded),
+		T(queue_work_after_iommu_free, fx_setup_manual),
 		T(queue_work_fail_aborts, fx_setup_manual),
 		T(queue_work_requeue, fx_setup_manual),
 		T(flush_manual_runs_pending, fx_setup_manual),

@@ -123,8 +123,15 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 	if (atomic_exchange(&group->queued, true))
 		return -EBUSY;
 	fp = group->fault_param;
+	/*
+	 * Off its queue, the device may have lost its IOMMU too (a group a
+	 * handler holds outlives both): say so before the trace reads them.
+	 */
+	if (!atomic_load(&fp->queue)) {
+		atomic_store(&group->queued, false);
+		return -ENODEV;
+	}
 	/* Trace first: once queued, a worker may free the group at any time. */
-	/* Not dev->iommu: a held group may outlive its IOMMU. */
 	if (iopf_trace_on(fp->dev->ctx))
 		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
 				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
