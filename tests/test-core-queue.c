@@ -99,12 +99,29 @@ static void queue_manual_fifo(void **state)
 	assert_int_equal(f->rec.works_done, 3);
 }
 
+/* @n responses, SUCCESS, each for a different grpid (0 .. n - 1). */
+static void assert_answered_once(struct fx *f, size_t n)
+{
+	unsigned char *seen = calloc(n, 1);
+
+	assert_non_null(seen);
+	assert_int_equal(fx_nr_responses(f), n);
+	for (size_t i = 0; i < n; i++) {
+		struct iopf_mock_response r = fx_response_at(f, i);
+
+		assert_int_equal(r.msg.code, SUCCESS);
+		assert_true(r.msg.grpid < n);
+		assert_false(seen[r.msg.grpid]);
+		seen[r.msg.grpid] = 1;
+	}
+	free(seen);
+}
+
 /* Workers: every group answered, iopf_queue_run() does nothing. */
 static void queue_threaded(void **state)
 {
 	struct fx *f = *state;
 	const uint32_t n = 200;
-	bool seen[200] = { 0 };
 
 	f->rec.mode = FX_WORK;
 	for (uint32_t g = 0; g < n; g++) {
@@ -116,14 +133,7 @@ static void queue_threaded(void **state)
 	assert_int_equal(iopf_mock_wait_responses(f->mock, n, FX_TIMEOUT_MS),
 			 0);
 	assert_int_equal(iopf_queue_flush_dev(f->dev[0]), 0);
-	assert_int_equal(fx_nr_responses(f), n);
-	for (size_t i = 0; i < n; i++) {
-		struct iopf_mock_response r = fx_response_at(f, i);
-
-		assert_int_equal(r.msg.code, SUCCESS);
-		assert_false(seen[r.msg.grpid]);
-		seen[r.msg.grpid] = true;
-	}
+	assert_answered_once(f, n);
 	assert_int_equal(iopf_queue_pending(f->queue), 0);
 }
 
@@ -156,10 +166,8 @@ static void queue_percpu_threads(void **state)
 	const size_t n = PERCPU_REPORTERS * PERCPU_GROUPS;
 	struct percpu_reporter r[PERCPU_REPORTERS];
 	struct fx *f = *state;
-	unsigned char *seen = calloc(n, 1);
 	cpu_set_t set;
 
-	assert_non_null(seen);
 	/* A lane per CPU of the mask, at most one per worker, each bound. */
 	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
 	assert_int_equal(f->queue->nr_lanes, CPU_COUNT(&set) < 2 ? 1 : 2);
@@ -176,16 +184,8 @@ static void queue_percpu_threads(void **state)
 		assert_int_equal(pthread_join(r[i].thread, NULL), 0);
 	assert_int_equal(iopf_queue_flush_dev(f->dev[0]), 0);
 	/* Flushed: every work item ran, so every group was answered. */
-	assert_int_equal(fx_nr_responses(f), n);
-	for (size_t i = 0; i < n; i++) {
-		struct iopf_mock_response resp = fx_response_at(f, i);
-
-		assert_int_equal(resp.msg.code, SUCCESS);
-		assert_false(seen[resp.msg.grpid]);
-		seen[resp.msg.grpid] = 1;
-	}
+	assert_answered_once(f, n);
 	assert_int_equal(iopf_queue_pending(f->queue), 0);
-	free(seen);
 }
 
 /* ---- iopf_queue_work() ------------------------------------------------------ */
