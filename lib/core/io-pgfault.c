@@ -7,9 +7,11 @@
  * device's partial list. The LAST_PAGE request gathers every partial with
  * the same group index into a group (iopf_group_alloc()), which is routed
  * by PASID to the attached domain's handler (find_fault_handler()). The
- * group stays on the device's pending list until it is answered, exactly
- * once, by whoever answers first: the handler (iopf_group_response()),
+ * group is pending (on the device's live list, not yet answered: the
+ * kernel's pending list) until it is answered, exactly once, by whoever
+ * answers first: the handler (iopf_group_response()),
  * iopf_queue_remove_device(), or iopf_free_group() of an unanswered group.
+ * Reports of a ring drain can come in batches (batch.c).
  *
  * Memory ownership is stricter than the kernel's: answering and freeing are
  * separate, remove_device never frees a group its holder may still use, and
