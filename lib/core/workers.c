@@ -14,7 +14,9 @@
  *
  * Wake-up: an enqueuer signals a lane only when it made it non-empty and a
  * worker sleeps there; a worker that dequeues with more work behind and a
- * sleeping colleague wakes one. Sleepers re-check the lane under its
+ * sleeping colleague wakes one. A worker takes up to 8 groups per
+ * acquisition of the lane's head lock, but only one while a colleague
+ * sleeps, so that a burst still spreads over the workers. Sleepers re-check the lane under its
  * wake_lock, which enqueuers take to signal, so no wake-up is lost.
  */
 #include <errno.h>
@@ -34,6 +36,29 @@ struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane)
 
 	node = cds_wfcq_dequeue_blocking(&lane->head, &lane->tail);
 	return node ? work_to_group(node) : NULL;
+}
+
+/*
+ * Up to IOPF_WORKER_BATCH groups in one acquisition of the lane's head lock
+ * (the dequeue side's only lock), or one while a colleague sleeps: then the
+ * rest is left for it (worker_fn() wakes it), so a burst still spreads over
+ * the workers. Returns how many.
+ */
+#define IOPF_WORKER_BATCH 8
+
+static unsigned int lane_dequeue_batch(struct iopf_queue_lane *lane,
+				       struct iopf_group **batch)
+{
+	unsigned int max = atomic_load(&lane->sleepers) ? 1 : IOPF_WORKER_BATCH;
+	struct cds_wfcq_node *node;
+	unsigned int n = 0;
+
+	cds_wfcq_dequeue_lock(&lane->head, &lane->tail);
+	while (n < max &&
+	       (node = __cds_wfcq_dequeue_blocking(&lane->head, &lane->tail)))
+		batch[n++] = work_to_group(node);
+	cds_wfcq_dequeue_unlock(&lane->head, &lane->tail);
+	return n;
 }
 
 static bool lane_empty(struct iopf_queue_lane *lane)
@@ -103,22 +128,24 @@ static void *worker_fn(void *arg)
 {
 	struct iopf_queue_lane *lane = arg;
 	struct iopf_queue *queue = lane->queue;
-	struct iopf_group *group;
+	struct iopf_group *batch[IOPF_WORKER_BATCH];
+	unsigned int n;
 
 	urcu_bp_register_thread();
 	worker_bind(lane);
 	for (;;) {
-		group = iopf_lane_dequeue(lane);
-		if (!group) {
+		n = lane_dequeue_batch(lane, batch);
+		if (!n) {
 			if (atomic_load(&queue->stopping))
 				break;
 			worker_wait(lane);
 			continue;
 		}
-		/* More work behind this one and a sleeping worker: share it. */
+		/* More work behind these and a sleeping worker: share it. */
 		if (atomic_load(&lane->sleepers) && !lane_empty(lane))
 			wake_one(lane);
-		iopf_queue_run_one(lane, group);
+		for (unsigned int i = 0; i < n; i++)
+			iopf_queue_run_one(lane, batch[i]);
 	}
 	return NULL;
 }
