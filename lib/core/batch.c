@@ -74,14 +74,13 @@ static struct iopf_device *peek_device(struct iopf_iommu *iommu, uint32_t id)
 /* Stage 1: the device table's slot for @id. */
 static void prefetch_id(struct iopf_iommu *iommu, uint32_t id)
 {
-	struct iopf_dev_dir *dir = iopf_rcu_deref(iommu->dev_dir);
-	struct iopf_dev_leaf *leaf;
+	_Atomic(struct iopf_device *) *slot;
 
-	if (id >= IOPF_DEV_TABLE_IDS || !dir)
+	if (id >= IOPF_DEV_TABLE_IDS)
 		return;
-	leaf = iopf_rcu_deref(dir->leaf[id >> IOPF_LEAF_BITS]);
-	if (leaf)
-		__builtin_prefetch(&leaf->slot[id & (IOPF_LEAF_SIZE - 1)]);
+	slot = iopf_dev_table_slot(iommu, id);
+	if (slot)
+		__builtin_prefetch(slot);
 }
 
 /*

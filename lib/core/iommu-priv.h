@@ -558,11 +558,11 @@ void iopf_dev_table_remove(struct iopf_iommu *iommu, struct iopf_device *dev);
 void iopf_dev_table_free(struct iopf_iommu *iommu);
 
 /*
- * The device at @id < IOPF_DEV_TABLE_IDS, or NULL; under the RCU read lock.
- * Inline: it is the whole of the lookup on the report path.
+ * The slot of @id < IOPF_DEV_TABLE_IDS if its leaf exists; under the RCU
+ * read lock (batched reports prefetch it, lookups load it).
  */
-static inline struct iopf_device *
-iopf_dev_table_lookup(struct iopf_iommu *iommu, uint32_t id)
+static inline _Atomic(struct iopf_device *) *
+iopf_dev_table_slot(struct iopf_iommu *iommu, uint32_t id)
 {
 	struct iopf_dev_dir *dir = iopf_rcu_deref(iommu->dev_dir);
 	struct iopf_dev_leaf *leaf;
@@ -570,9 +570,19 @@ iopf_dev_table_lookup(struct iopf_iommu *iommu, uint32_t id)
 	if (!dir)
 		return NULL;
 	leaf = iopf_rcu_deref(dir->leaf[id >> IOPF_LEAF_BITS]);
-	if (!leaf)
-		return NULL;
-	return iopf_rcu_deref(leaf->slot[id & (IOPF_LEAF_SIZE - 1)]);
+	return leaf ? &leaf->slot[id & (IOPF_LEAF_SIZE - 1)] : NULL;
+}
+
+/*
+ * The device at @id < IOPF_DEV_TABLE_IDS, or NULL; under the RCU read lock.
+ * Inline: it is the whole of the lookup on the report path.
+ */
+static inline struct iopf_device *
+iopf_dev_table_lookup(struct iopf_iommu *iommu, uint32_t id)
+{
+	_Atomic(struct iopf_device *) *slot = iopf_dev_table_slot(iommu, id);
+
+	return slot ? iopf_rcu_deref(*slot) : NULL;
 }
 
 /* domains (domain.c) */

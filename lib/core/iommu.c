@@ -463,6 +463,15 @@ static struct iopf_device *device_hash_lookup(struct iopf_iommu *iommu,
 	return node ? container_of(node, struct iopf_device, ht_node) : NULL;
 }
 
+/* The device published at @id, whatever its references; read-side section. */
+static struct iopf_device *device_published(struct iopf_iommu *iommu,
+					    uint32_t id)
+{
+	if (id < IOPF_DEV_TABLE_IDS)
+		return iopf_dev_table_lookup(iommu, id);
+	return device_hash_lookup(iommu, id);
+}
+
 /*
  * The device at @id, valid until the caller's read-side section ends, or
  * NULL; no reference taken. An unpublished device whose last reference is
@@ -471,12 +480,8 @@ static struct iopf_device *device_hash_lookup(struct iopf_iommu *iommu,
 struct iopf_device *iopf_device_lookup_rcu(struct iopf_iommu *iommu,
 					   uint32_t id)
 {
-	struct iopf_device *dev;
+	struct iopf_device *dev = device_published(iommu, id);
 
-	if (id < IOPF_DEV_TABLE_IDS)
-		dev = iopf_dev_table_lookup(iommu, id);
-	else
-		dev = device_hash_lookup(iommu, id);
 	if (dev && !atomic_load_explicit(&dev->ref.count, memory_order_relaxed))
 		dev = NULL;
 	return dev;
@@ -490,7 +495,7 @@ IOPF_EXPORT struct iopf_device *iopf_device_find(struct iopf_iommu *iommu,
 	if (!iommu)
 		return NULL;
 	iopf_rcu_read_lock();
-	dev = iopf_device_lookup_rcu(iommu, id);
+	dev = device_published(iommu, id);
 	/* Unpublished but not yet freed: its last reference may be gone. */
 	if (dev && !iopf_ref_get_unless_zero(&dev->ref))
 		dev = NULL;
