@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -350,8 +351,15 @@ static void *churn_device(void *arg)
 		    iopf_queue_add_device(c->f->queue, dev) ||
 		    iopf_attach_device(c->f->domain, dev, &handle))
 			abort();
+		/*
+		 * Yield in both states: a scheduler that switches threads
+		 * only on time slices or blocking calls (valgrind's) could
+		 * otherwise let the reporter see just one of them.
+		 */
+		sched_yield();
 		iopf_device_free(dev);
 		atomic_fetch_add(&c->rounds, 1);
+		sched_yield();
 	}
 	return NULL;
 }
