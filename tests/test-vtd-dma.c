@@ -316,6 +316,33 @@ static void manual_scenario(struct log *log)
 	fx_free(fx);
 }
 
+/*
+ * The endpoint's events of kind @name in log @l all point @from > @to (the
+ * arrows of the diagrams); there is at least one.
+ */
+static void assert_endpoint_dir(const struct log *l, const char *name,
+				unsigned int from, unsigned int to)
+{
+	char tail[64], want[16];
+	unsigned int seen = 0;
+
+	snprintf(tail, sizeof(tail), " %s \n", name);
+	snprintf(want, sizeof(want), " %u>%u ", from, to);
+	for (const char *line = l->buf; *line;) {
+		const char *end = strchr(line, '\n') + 1;
+		size_t len = (size_t)(end - line), tl = strlen(tail);
+		const char *arrow = strchr(line, ' ');
+
+		if (len > tl && !memcmp(end - tl, tail, tl) &&
+		    !strncmp(arrow, " device_event ", 14)) {
+			assert_memory_equal(arrow + 13, want, strlen(want));
+			seen++;
+		}
+		line = end;
+	}
+	assert_true(seen > 0);
+}
+
 static void test_manual_bit_identical(void **state)
 {
 	struct log a = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -328,6 +355,15 @@ static void test_manual_bit_identical(void **state)
 	assert_non_null(strstr(a.buf, "hw_desc_in"));
 	assert_non_null(strstr(a.buf, "page_grp_resp_dsc"));
 	assert_non_null(strstr(a.buf, "auto_success"));
+	/* What the endpoint sends points to the IOMMU, what it gets back at it. */
+	assert_endpoint_dir(&a, "page_request", IOPF_LAYER_ENDPOINT,
+			    IOPF_LAYER_HW);
+	assert_endpoint_dir(&a, "prg_response", IOPF_LAYER_HW,
+			    IOPF_LAYER_ENDPOINT);
+	assert_endpoint_dir(&a, "ats_invalidate", IOPF_LAYER_HW,
+			    IOPF_LAYER_ENDPOINT);
+	assert_endpoint_dir(&a, "dma_begin", IOPF_LAYER_ENDPOINT,
+			    IOPF_LAYER_ENDPOINT);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.buf, b.buf, a.len);
 	free(a.buf);

@@ -158,7 +158,7 @@ static int dma_run(struct dma *d)
 			ep->stats.retries++;
 			pthread_mutex_unlock(&ep->lock);
 		}
-		pri_trace(ep, "ats_miss",
+		pri_trace(ep, PRI_TO_HW, "ats_miss",
 			  d->pasid ? d->pasid : IOPF_PASID_INVALID,
 			  d->missing[0], 0, -1, 0, d->nmiss);
 		ret = dma_page_request(d);
@@ -201,8 +201,8 @@ IOPF_EXPORT int iopf_pci_dma(struct iopf_pci_endpoint *ep, uint32_t pasid,
 		ret = -ENOMEM;
 		goto out;
 	}
-	pri_trace(ep, "dma_begin", pasid ? pasid : IOPF_PASID_INVALID, addr, 0,
-		  -1, 0, d.npages);
+	pri_trace(ep, PRI_LOCAL, "dma_begin",
+		  pasid ? pasid : IOPF_PASID_INVALID, addr, 0, -1, 0, d.npages);
 	ret = dma_run(&d);
 	pthread_mutex_lock(&ep->lock);
 	if (ret)
@@ -210,7 +210,7 @@ IOPF_EXPORT int iopf_pci_dma(struct iopf_pci_endpoint *ep, uint32_t pasid,
 	else
 		ep->stats.dma_ok++;
 	pthread_mutex_unlock(&ep->lock);
-	pri_trace(ep, ret ? "dma_failed" : "dma_done",
+	pri_trace(ep, PRI_LOCAL, ret ? "dma_failed" : "dma_done",
 		  pasid ? pasid : IOPF_PASID_INVALID, addr, 0, -1, ret,
 		  d.npages);
 out:

@@ -81,8 +81,16 @@ int pri_wait_step(struct iopf_pci_endpoint *ep,
 		  const struct timespec *deadline);
 void pri_deadline(const struct iopf_pci_endpoint *ep,
 		  struct timespec *deadline);
-void pri_trace(struct iopf_pci_endpoint *ep, const char *what, uint32_t pasid,
-	       uint64_t addr, uint32_t grpid, int32_t code, int32_t ret,
-	       uint32_t count);
+/* Which way a traced endpoint event goes, for the diagrams' arrows. */
+enum pri_dir {
+	PRI_TO_HW, /* a message the endpoint sends (request, stop marker) */
+	PRI_FROM_HW, /* a message it receives (PRG Response, invalidation) */
+	PRI_FROM_DRIVER, /* software writes its PRI capability */
+	PRI_LOCAL, /* the endpoint's own step (a DMA, a PASID stopped) */
+};
+
+void pri_trace(struct iopf_pci_endpoint *ep, enum pri_dir dir, const char *what,
+	       uint32_t pasid, uint64_t addr, uint32_t grpid, int32_t code,
+	       int32_t ret, uint32_t count);
 
 #endif /* IOPF_HW_PCI_PRIV_H */

@@ -21,14 +21,21 @@
 
 /* ---- trace -------------------------------------------------------------- */
 
-void pri_trace(struct iopf_pci_endpoint *ep, const char *what, uint32_t pasid,
-	       uint64_t addr, uint32_t grpid, int32_t code, int32_t ret,
-	       uint32_t count)
+static const uint8_t pri_dir_layers[][2] = {
+	[PRI_TO_HW] = { IOPF_LAYER_ENDPOINT, IOPF_LAYER_HW },
+	[PRI_FROM_HW] = { IOPF_LAYER_HW, IOPF_LAYER_ENDPOINT },
+	[PRI_FROM_DRIVER] = { IOPF_LAYER_DRIVER, IOPF_LAYER_ENDPOINT },
+	[PRI_LOCAL] = { IOPF_LAYER_ENDPOINT, IOPF_LAYER_ENDPOINT },
+};
+
+void pri_trace(struct iopf_pci_endpoint *ep, enum pri_dir dir, const char *what,
+	       uint32_t pasid, uint64_t addr, uint32_t grpid, int32_t code,
+	       int32_t ret, uint32_t count)
 {
 	struct iopf_trace_event ev = {
 		.type = IOPF_TRACE_DEVICE_EVENT,
-		.from = IOPF_LAYER_ENDPOINT,
-		.to = IOPF_LAYER_HW,
+		.from = pri_dir_layers[dir][0],
+		.to = pri_dir_layers[dir][1],
 		.device = ep->name,
 		.dev_id = ep->rid,
 		.pasid = pasid,
@@ -215,8 +222,8 @@ static void pri_post_group(struct iopf_pci_endpoint *ep,
 	for (unsigned int i = 0; i < n; i++) {
 		pr.addr = addrs[i] & IOPF_PCI_PRM_ADDR_MASK;
 		pr.last = i == n - 1;
-		pri_trace(ep, "page_request", pasid, pr.addr, prgi, -1, 0,
-			  pr.last);
+		pri_trace(ep, PRI_TO_HW, "page_request", pasid, pr.addr, prgi,
+			  -1, 0, pr.last);
 		port->page_request(priv, &pr);
 	}
 }
@@ -340,7 +347,7 @@ IOPF_EXPORT int iopf_pci_prg_response(struct iopf_pci_endpoint *ep,
 	ep->stats.responses[disp]++;
 	pthread_cond_broadcast(&ep->cond);
 	pthread_mutex_unlock(&ep->lock);
-	pri_trace(ep, "prg_response",
+	pri_trace(ep, PRI_FROM_HW, "prg_response",
 		  resp->pasid_present ? resp->pasid : IOPF_PASID_INVALID, 0,
 		  resp->prgi, resp->code, disp, 0);
 	if (ep->response_cb)
@@ -356,7 +363,7 @@ IOPF_EXPORT int iopf_pci_ats_invalidate(struct iopf_pci_endpoint *ep,
 	pthread_mutex_lock(&ep->lock);
 	ep->stats.ats_invalidations++;
 	pthread_mutex_unlock(&ep->lock);
-	pri_trace(ep, "ats_invalidate",
+	pri_trace(ep, PRI_FROM_HW, "ats_invalidate",
 		  pasid_present ? pasid : IOPF_PASID_INVALID, 0, 0, -1, 0, 0);
 	return 0;
 }
@@ -444,8 +451,8 @@ IOPF_EXPORT int iopf_pci_pri_write(struct iopf_pci_endpoint *ep,
 	pthread_cond_broadcast(&ep->cond);
 	pthread_mutex_unlock(&ep->lock);
 	if (!ret)
-		pri_trace(ep, "pri_write", IOPF_PASID_INVALID, offset, 0, -1,
-			  (int32_t)val, 0);
+		pri_trace(ep, PRI_FROM_DRIVER, "pri_write", IOPF_PASID_INVALID,
+			  offset, 0, -1, (int32_t)val, 0);
 	return ret;
 }
 
@@ -531,7 +538,7 @@ IOPF_EXPORT int iopf_pci_send_raw(struct iopf_pci_endpoint *ep,
 	pthread_mutex_unlock(&ep->lock);
 	msg = *pr;
 	msg.rid = ep->rid;
-	pri_trace(ep, "raw_request",
+	pri_trace(ep, PRI_TO_HW, "raw_request",
 		  msg.pasid_present ? msg.pasid : IOPF_PASID_INVALID, msg.addr,
 		  msg.prgi, -1, 0, msg.last);
 	port.page_request(priv, &msg);
@@ -612,7 +619,7 @@ static int pri_stop_marker(struct iopf_pci_endpoint *ep, uint32_t pasid)
 	priv = ep->port_priv;
 	pthread_cond_broadcast(&ep->cond);
 	pthread_mutex_unlock(&ep->lock);
-	pri_trace(ep, "stop_marker", pasid, 0, 0, -1, 0, 1);
+	pri_trace(ep, PRI_TO_HW, "stop_marker", pasid, 0, 0, -1, 0, 1);
 	port.page_request(priv, &pr);
 	return 0;
 }
@@ -648,7 +655,8 @@ IOPF_EXPORT int iopf_pci_stop_pasid(struct iopf_pci_endpoint *ep,
 out_unlock:
 	pthread_mutex_unlock(&ep->lock);
 	if (!ret)
-		pri_trace(ep, "pasid_stopped", pasid, 0, 0, -1, 0, 0);
+		pri_trace(ep, PRI_LOCAL, "pasid_stopped", pasid, 0, 0, -1, 0,
+			  0);
 	return ret;
 }
 
