@@ -69,6 +69,10 @@ static void print_json(const struct bench_opts *o,
 	struct summary s = summarize(r);
 
 	printf("{");
+	/* Say which configuration the headline keys measure, in the output. */
+	printf("\"headline_configuration\":\"threaded_*: IOPF_QUEUE_PERCPU "
+	       "queue vs per-CPU floor (default unbound queue: *_unbound); "
+	       "routing_*: batches of 64 (one report at a time: *_single)\",");
 	json_num("threaded_cpu_vs_inline_plus_floor", s.cpu_ratio, true);
 	json_num("threaded_cpu_vs_inline_plus_floor_r1",
 		 ratio(r->pc_threaded_cpu_ns[0],
