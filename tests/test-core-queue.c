@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -591,6 +592,212 @@ static void queue_free_order(void **state)
 	assert_int_equal(iopf_queue_add_device(f->queue, f->dev[0]), 0);
 }
 
+/*
+ * iopf_queue_work() takes no lock. While a holder queues its groups, the
+ * device leaves their queue for another and the queue is freed: a call
+ * that returned 0 had its work run before iopf_queue_free() returned (none
+ * lost on stopped workers), any other call said -ENODEV, every request
+ * was answered exactly once, and nothing touched the freed queue (ASan,
+ * TSan: the groups' fault param keeps it until they are freed).
+ */
+#define RACE_GROUPS 64
+#define RACE_ROUNDS 30
+
+struct race_holder {
+	struct iopf_group *groups[RACE_GROUPS];
+	atomic_int queued, refused;
+	atomic_bool go;
+};
+
+static atomic_int race_works;
+
+static void race_work(struct iopf_group *group)
+{
+	atomic_fetch_add(&race_works, 1);
+	iopf_group_response(group, IOPF_PAGE_RESP_SUCCESS);
+	iopf_free_group(group);
+}
+
+static void *race_queue_work(void *arg)
+{
+	struct race_holder *h = arg;
+
+	while (!atomic_load(&h->go))
+		sched_yield();
+	for (int i = 0; i < RACE_GROUPS; i++) {
+		int ret = iopf_queue_work(h->groups[i], race_work);
+
+		if (ret == -ENODEV) {
+			atomic_fetch_add(&h->refused, 1);
+			iopf_free_group(h->groups[i]);
+		} else if (ret == 0) {
+			atomic_fetch_add(&h->queued, 1);
+		} else {
+			abort();
+		}
+	}
+	return NULL;
+}
+
+/* Responses @from.. of one round: @n, one per grpid, none twice. */
+static void assert_round_answered(struct fx *f, size_t from, size_t n)
+{
+	unsigned char seen[RACE_GROUPS] = { 0 };
+
+	assert_int_equal(fx_nr_responses(f) - from, n);
+	for (size_t i = from; i < from + n; i++) {
+		struct iopf_mock_response r = fx_response_at(f, i);
+
+		assert_true(r.msg.code == SUCCESS ||
+			    r.msg.code == IOPF_PAGE_RESP_INVALID);
+		assert_true(r.msg.grpid < RACE_GROUPS);
+		assert_false(seen[r.msg.grpid]);
+		seen[r.msg.grpid] = 1;
+	}
+}
+
+static void queue_work_races_remove_and_free(void **state)
+{
+	struct iopf_queue_attr attr = { .size = sizeof(attr), .nr_workers = 2 };
+	struct fx *f = *state;
+	struct iopf_device *dev = f->dev[0];
+	unsigned int queued = 0;
+
+	f->rec.mode = FX_HOLD;
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		struct race_holder h = { 0 };
+		size_t before = fx_nr_responses(f);
+		struct iopf_queue *q;
+		pthread_t thread;
+
+		atomic_store(&race_works, 0);
+		assert_int_equal(iopf_queue_alloc(f->ctx, "race", &attr, &q),
+				 0);
+		iopf_queue_remove_device(f->queue, dev);
+		assert_int_equal(iopf_queue_add_device(q, dev), 0);
+		for (uint32_t g = 0; g < RACE_GROUPS; g++)
+			assert_int_equal(fx_report(dev, FX_LAST, 0, g, 0), 0);
+		for (int i = 0; i < RACE_GROUPS; i++)
+			assert_non_null(h.groups[i] = fx_take_held(&f->rec));
+		assert_int_equal(
+			pthread_create(&thread, NULL, race_queue_work, &h), 0);
+		atomic_store(&h.go, true);
+		if (round & 1)
+			sched_yield();
+		/* The device moves on, and the queue goes with its work. */
+		iopf_queue_remove_device(q, dev);
+		assert_int_equal(iopf_queue_add_device(f->queue, dev), 0);
+		iopf_queue_free(q);
+		assert_int_equal(pthread_join(thread, NULL), 0);
+
+		assert_int_equal(atomic_load(&h.queued) +
+					 atomic_load(&h.refused),
+				 RACE_GROUPS);
+		assert_int_equal(atomic_load(&race_works),
+				 atomic_load(&h.queued));
+		assert_round_answered(f, before, RACE_GROUPS);
+		queued += (unsigned int)atomic_load(&h.queued);
+	}
+	print_message("%u of %d queue_work calls queued\n", queued,
+		      RACE_ROUNDS * RACE_GROUPS);
+}
+
+/*
+ * The same race made certain: the holder stops inside iopf_queue_work(),
+ * after it read the device's queue and before it counts itself there (its
+ * trace sink blocks on the work_queued event), while the device moves to
+ * another queue and the first one is freed. The call then says -ENODEV
+ * without touching freed memory (ASan), and the request keeps the one
+ * answer remove_device gave it.
+ */
+struct pause_sink {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t holder;
+	bool armed, paused, resume;
+};
+
+static void pause_on_work_queued(const struct iopf_trace_event *ev, void *priv)
+{
+	struct pause_sink *p = priv;
+
+	if (ev->type != IOPF_TRACE_WORK_QUEUED ||
+	    !pthread_equal(pthread_self(), p->holder))
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->paused = true;
+	pthread_cond_broadcast(&p->cond);
+	while (!p->resume)
+		pthread_cond_wait(&p->cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+struct paused_call {
+	struct pause_sink *p;
+	struct iopf_group *group;
+	int ret;
+};
+
+/* Once the sink knows this thread, queue the group. */
+static void *paused_queue_work(void *arg)
+{
+	struct paused_call *c = arg;
+
+	pthread_mutex_lock(&c->p->lock);
+	while (!c->p->armed)
+		pthread_cond_wait(&c->p->cond, &c->p->lock);
+	pthread_mutex_unlock(&c->p->lock);
+	c->ret = iopf_queue_work(c->group, race_work);
+	return NULL;
+}
+
+static void queue_work_paused_across_queue_free(void **state)
+{
+	struct iopf_queue_attr attr = { .size = sizeof(attr), .nr_workers = 2 };
+	struct pause_sink p = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				.cond = PTHREAD_COND_INITIALIZER };
+	struct fx *f = *state;
+	struct iopf_device *dev = f->dev[0];
+	struct paused_call c = { .p = &p, .ret = 1 };
+	struct iopf_queue *q;
+
+	f->rec.mode = FX_HOLD;
+	atomic_store(&race_works, 0);
+	assert_int_equal(iopf_queue_alloc(f->ctx, "paused", &attr, &q), 0);
+	iopf_queue_remove_device(f->queue, dev);
+	assert_int_equal(iopf_queue_add_device(q, dev), 0);
+	assert_int_equal(fx_report(dev, FX_LAST, 0, 5, 0), 0);
+	assert_non_null(c.group = fx_take_held(&f->rec));
+
+	assert_int_equal(pthread_create(&p.holder, NULL, paused_queue_work, &c),
+			 0);
+	assert_int_equal(iopf_trace_set_sink(f->ctx, pause_on_work_queued, &p),
+			 0);
+	pthread_mutex_lock(&p.lock);
+	p.armed = true;
+	pthread_cond_broadcast(&p.cond);
+	while (!p.paused)
+		pthread_cond_wait(&p.cond, &p.lock);
+	pthread_mutex_unlock(&p.lock);
+
+	iopf_queue_remove_device(q, dev);
+	assert_int_equal(iopf_queue_add_device(f->queue, dev), 0);
+	iopf_queue_free(q);
+
+	pthread_mutex_lock(&p.lock);
+	p.resume = true;
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	assert_int_equal(pthread_join(p.holder, NULL), 0);
+	iopf_trace_set_sink(f->ctx, NULL, NULL);
+
+	assert_int_equal(c.ret, -ENODEV);
+	assert_int_equal(atomic_load(&race_works), 0);
+	iopf_free_group(c.group);
+	assert_int_equal(fx_nr_responses(f), 1);
+	fx_assert_response(f, 0, FX_DEV_ID(0), 0, 5, IOPF_PAGE_RESP_INVALID);
+}
+
 static void queue_free_threaded(void **state)
 {
 	struct fx *f = *state;
@@ -708,6 +915,8 @@ int main(void)
 		T(queue_free_order, fx_setup_manual),
 		T(queue_free_threaded, fx_setup_threaded),
 		T(queue_free_threaded, fx_setup_percpu),
+		T(queue_work_races_remove_and_free, fx_setup_threaded),
+		T(queue_work_paused_across_queue_free, fx_setup_threaded),
 		cmocka_unit_test(manual_determinism),
 	};
 

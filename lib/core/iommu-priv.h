@@ -508,6 +508,12 @@ struct iopf_fault_param {
 	_Atomic(struct iopf_group *) freed;
 	struct cds_list_head cache;
 	struct iopf_device *dev; /* holds a device reference */
+	/*
+	 * The queue it was added to, with a reference: iopf_queue_work()
+	 * reads fp->queue without a lock and may still touch that queue
+	 * after remove_device cleared it (it then takes its count back).
+	 */
+	struct iopf_queue *home;
 	/* cold */
 	struct rcu_head rcu;
 	struct cds_list_head queue_list;

@@ -98,17 +98,32 @@ void iopf_queue_run_one(struct iopf_queue_lane *lane, struct iopf_group *group)
 	work_end(lane, idx);
 }
 
-static void queue_enqueue(struct iopf_queue *queue, struct iopf_group *group,
-			  void (*fn)(struct iopf_group *group))
+/*
+ * Count @group in the flush epoch, then check its device is still on
+ * @queue: a remove_device() that cleared fp->queue before a flush flipped
+ * the epoch is seen here (seq_cst on both sides), and one after is waited
+ * for by that flush, so iopf_queue_free() never stops its workers with
+ * the group still to come. -ENODEV, uncounted, if the device left.
+ */
+static int queue_enqueue(struct iopf_fault_param *fp, struct iopf_queue *queue,
+			 struct iopf_group *group,
+			 void (*fn)(struct iopf_group *group))
 {
 	struct iopf_queue_lane *lane = iopf_lane_here(queue);
+	uint8_t idx = work_begin(queue, lane);
 
+	if (atomic_load(&fp->queue) != queue) {
+		atomic_fetch_sub(&lane->queued[idx], 1);
+		wake_flushers(queue);
+		return -ENODEV;
+	}
 	group->work_fn = fn;
-	group->work_epoch = work_begin(queue, lane);
+	group->work_epoch = idx;
 	cds_wfcq_node_init(&group->work_node);
 	/* Publish the fields above to the worker that dequeues it. */
 	atomic_store_explicit(&group->queued, true, memory_order_release);
 	iopf_lane_enqueue(lane, group);
+	return 0;
 }
 
 IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
@@ -127,7 +142,8 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 	 * Off its queue, the device may have lost its IOMMU too (a group a
 	 * handler holds outlives both): say so before the trace reads them.
 	 */
-	if (!atomic_load(&fp->queue)) {
+	queue = atomic_load(&fp->queue);
+	if (!queue) {
 		atomic_store(&group->queued, false);
 		return -ENODEV;
 	}
@@ -136,14 +152,8 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
 				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
 				 0, group->fault_count);
-	/* Under fp->lock: remove_device cannot retire the queue meanwhile. */
-	pthread_mutex_lock(&fp->lock);
-	queue = fp->queue;
-	if (queue)
-		queue_enqueue(queue, group, fn);
-	else
-		ret = -ENODEV;
-	pthread_mutex_unlock(&fp->lock);
+	/* @queue is fp->home: the group's fp keeps its memory. */
+	ret = queue_enqueue(fp, queue, group, fn);
 	if (ret)
 		atomic_store(&group->queued, false);
 	return ret;

@@ -16,8 +16,15 @@
  * worker sleeps there; a worker that dequeues with more work behind and a
  * sleeping colleague wakes one. A worker takes up to 8 groups per
  * acquisition of the lane's head lock, but only one while a colleague
- * sleeps, so that a burst still spreads over the workers. Sleepers re-check the lane under its
- * wake_lock, which enqueuers take to signal, so no wake-up is lost.
+ * sleeps, so that a burst still spreads over the workers. Sleepers re-check
+ * the lane under its wake_lock, which enqueuers take to signal, so no
+ * wake-up is lost.
+ *
+ * Dequeues never block: an enqueuer that was preempted between its tail
+ * exchange and its link store leaves a node the head cannot reach yet, and
+ * liburcu's blocking dequeue then sleeps 10 ms in poll() with the head lock
+ * held, stalling every worker of the lane (with more threads than CPUs,
+ * several times a second). A worker yields to the enqueuer instead.
  */
 #include <errno.h>
 #include <sched.h>
@@ -42,23 +49,41 @@ struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane)
  * Up to IOPF_WORKER_BATCH groups in one acquisition of the lane's head lock
  * (the dequeue side's only lock), or one while a colleague sleeps: then the
  * rest is left for it (worker_fn() wakes it), so a burst still spreads over
- * the workers. Returns how many.
+ * the workers. Returns how many; *stalled when it stopped at a node whose
+ * enqueuer has not linked it yet.
  */
 #define IOPF_WORKER_BATCH 8
 
 static unsigned int lane_dequeue_batch(struct iopf_queue_lane *lane,
-				       struct iopf_group **batch)
+				       struct iopf_group **batch, bool *stalled)
 {
 	unsigned int max = atomic_load(&lane->sleepers) ? 1 : IOPF_WORKER_BATCH;
-	struct cds_wfcq_node *node;
+	struct cds_wfcq_node *node = NULL;
 	unsigned int n = 0;
 
 	cds_wfcq_dequeue_lock(&lane->head, &lane->tail);
-	while (n < max &&
-	       (node = __cds_wfcq_dequeue_blocking(&lane->head, &lane->tail)))
+	while (n < max) {
+		node = __cds_wfcq_dequeue_nonblocking(&lane->head, &lane->tail);
+		if (!node || node == CDS_WFCQ_WOULDBLOCK)
+			break;
 		batch[n++] = work_to_group(node);
+	}
 	cds_wfcq_dequeue_unlock(&lane->head, &lane->tail);
+	*stalled = node == CDS_WFCQ_WOULDBLOCK;
 	return n;
+}
+
+/*
+ * An enqueuer is half-way through: let it run (it may be waiting for this
+ * CPU), and after a few yields back off 50 us at a time, which is still
+ * 200 times shorter than liburcu's poll().
+ */
+static void stall_wait(unsigned int *tries)
+{
+	if (++*tries < 8)
+		sched_yield();
+	else
+		usleep(50);
 }
 
 static bool lane_empty(struct iopf_queue_lane *lane)
@@ -129,12 +154,18 @@ static void *worker_fn(void *arg)
 	struct iopf_queue_lane *lane = arg;
 	struct iopf_queue *queue = lane->queue;
 	struct iopf_group *batch[IOPF_WORKER_BATCH];
-	unsigned int n;
+	unsigned int n, tries = 0;
+	bool stalled;
 
 	urcu_bp_register_thread();
 	worker_bind(lane);
 	for (;;) {
-		n = lane_dequeue_batch(lane, batch);
+		n = lane_dequeue_batch(lane, batch, &stalled);
+		if (!n && stalled) {
+			stall_wait(&tries);
+			continue;
+		}
+		tries = 0;
 		if (!n) {
 			if (atomic_load(&queue->stopping))
 				break;
