@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <urcu/wfcqueue.h>
 
@@ -92,6 +93,7 @@ static void *worker_fn(void *arg)
 {
 	struct floor_queue *q = arg;
 	struct cds_wfcq_node *node;
+	unsigned int tries = 0;
 	struct record *rec;
 
 	if (q->cpu >= 0) {
@@ -106,12 +108,26 @@ static void *worker_fn(void *arg)
 		unsigned int max = atomic_load(&q->sleepers) ? 1 : 8, n = 0;
 		struct record *batch[8];
 
+		/* Never blocking, as workers.c: a stalled enqueuer, a yield. */
+		node = NULL;
 		cds_wfcq_dequeue_lock(&q->head, &q->tail);
-		while (n < max &&
-		       (node = __cds_wfcq_dequeue_blocking(&q->head, &q->tail)))
+		while (n < max) {
+			node = __cds_wfcq_dequeue_nonblocking(&q->head,
+							      &q->tail);
+			if (!node || node == CDS_WFCQ_WOULDBLOCK)
+				break;
 			batch[n++] =
 				caa_container_of(node, struct record, node);
+		}
 		cds_wfcq_dequeue_unlock(&q->head, &q->tail);
+		if (!n && node == CDS_WFCQ_WOULDBLOCK) {
+			if (++tries < 8)
+				sched_yield();
+			else
+				usleep(50);
+			continue;
+		}
+		tries = 0;
 		if (!n) {
 			if (atomic_load(&q->stopping))
 				break;
