@@ -37,14 +37,6 @@ static struct iopf_group *work_to_group(struct cds_wfcq_node *node)
 	return container_of(node, struct iopf_group, work_node);
 }
 
-struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane)
-{
-	struct cds_wfcq_node *node;
-
-	node = cds_wfcq_dequeue_blocking(&lane->head, &lane->tail);
-	return node ? work_to_group(node) : NULL;
-}
-
 /*
  * Up to IOPF_WORKER_BATCH groups in one acquisition of the lane's head lock
  * (the dequeue side's only lock), or one while a colleague sleeps: then the
@@ -84,6 +76,22 @@ static void stall_wait(unsigned int *tries)
 		sched_yield();
 	else
 		usleep(50);
+}
+
+/* One group for a manual run, waiting (as workers do) for a late link. */
+struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane)
+{
+	struct cds_wfcq_node *node;
+	unsigned int tries = 0;
+
+	for (;;) {
+		cds_wfcq_dequeue_lock(&lane->head, &lane->tail);
+		node = __cds_wfcq_dequeue_nonblocking(&lane->head, &lane->tail);
+		cds_wfcq_dequeue_unlock(&lane->head, &lane->tail);
+		if (node != CDS_WFCQ_WOULDBLOCK)
+			return node ? work_to_group(node) : NULL;
+		stall_wait(&tries);
+	}
 }
 
 static bool lane_empty(struct iopf_queue_lane *lane)
