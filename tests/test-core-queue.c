@@ -703,12 +703,12 @@ static void queue_work_races_remove_and_free(void **state)
 }
 
 /*
- * The same race made certain: the holder stops inside iopf_queue_work(),
- * after it read the device's queue and before it counts itself there (its
- * trace sink blocks on the work_queued event), while the device moves to
- * another queue and the first one is freed. The call then says -ENODEV
- * without touching freed memory (ASan), and the request keeps the one
- * answer remove_device gave it.
+ * The same race made certain: the holder stops inside iopf_queue_work()
+ * after it counted the group and found the device on the queue, but before
+ * it linked the group (its trace sink blocks on the work_queued event),
+ * while another thread moves the device to another queue and frees the
+ * first one. The free must wait for the group and run its work (in manual
+ * mode too), and the request keeps the one answer remove_device gave it.
  */
 struct pause_sink {
 	pthread_mutex_t lock;
@@ -751,22 +751,40 @@ static void *paused_queue_work(void *arg)
 	return NULL;
 }
 
-static void queue_work_paused_across_queue_free(void **state)
+struct mover {
+	struct fx *f;
+	struct iopf_queue *q;
+};
+
+/* The device leaves @q for the fixture's queue, and @q is freed. */
+static void *move_and_free(void *arg)
 {
-	struct iopf_queue_attr attr = { .size = sizeof(attr), .nr_workers = 2 };
+	struct mover *m = arg;
+
+	iopf_queue_remove_device(m->q, m->f->dev[0]);
+	if (iopf_queue_add_device(m->f->queue, m->f->dev[0]))
+		abort();
+	iopf_queue_free(m->q);
+	return NULL;
+}
+
+static void paused_across_queue_free(struct fx *f, unsigned int nr_workers)
+{
+	struct iopf_queue_attr attr = { .size = sizeof(attr),
+					.nr_workers = nr_workers };
 	struct pause_sink p = { .lock = PTHREAD_MUTEX_INITIALIZER,
 				.cond = PTHREAD_COND_INITIALIZER };
-	struct fx *f = *state;
-	struct iopf_device *dev = f->dev[0];
 	struct paused_call c = { .p = &p, .ret = 1 };
-	struct iopf_queue *q;
+	struct mover m = { .f = f };
+	pthread_t freer;
+	unsigned int epoch;
 
 	f->rec.mode = FX_HOLD;
 	atomic_store(&race_works, 0);
-	assert_int_equal(iopf_queue_alloc(f->ctx, "paused", &attr, &q), 0);
-	iopf_queue_remove_device(f->queue, dev);
-	assert_int_equal(iopf_queue_add_device(q, dev), 0);
-	assert_int_equal(fx_report(dev, FX_LAST, 0, 5, 0), 0);
+	assert_int_equal(iopf_queue_alloc(f->ctx, "paused", &attr, &m.q), 0);
+	iopf_queue_remove_device(f->queue, f->dev[0]);
+	assert_int_equal(iopf_queue_add_device(m.q, f->dev[0]), 0);
+	assert_int_equal(fx_report(f->dev[0], FX_LAST, 0, 5, 0), 0);
 	assert_non_null(c.group = fx_take_held(&f->rec));
 
 	assert_int_equal(pthread_create(&p.holder, NULL, paused_queue_work, &c),
@@ -780,22 +798,33 @@ static void queue_work_paused_across_queue_free(void **state)
 		pthread_cond_wait(&p.cond, &p.lock);
 	pthread_mutex_unlock(&p.lock);
 
-	iopf_queue_remove_device(q, dev);
-	assert_int_equal(iopf_queue_add_device(f->queue, dev), 0);
-	iopf_queue_free(q);
-
+	/* Counted, not linked: the free's flush must wait for it. */
+	epoch = atomic_load(&m.q->epoch);
+	assert_int_equal(pthread_create(&freer, NULL, move_and_free, &m), 0);
+	while (atomic_load(&m.q->epoch) == epoch)
+		sched_yield();
 	pthread_mutex_lock(&p.lock);
 	p.resume = true;
 	pthread_cond_broadcast(&p.cond);
 	pthread_mutex_unlock(&p.lock);
 	assert_int_equal(pthread_join(p.holder, NULL), 0);
+	assert_int_equal(pthread_join(freer, NULL), 0);
 	iopf_trace_set_sink(f->ctx, NULL, NULL);
 
-	assert_int_equal(c.ret, -ENODEV);
-	assert_int_equal(atomic_load(&race_works), 0);
-	iopf_free_group(c.group);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(atomic_load(&race_works), 1);
 	assert_int_equal(fx_nr_responses(f), 1);
 	fx_assert_response(f, 0, FX_DEV_ID(0), 0, 5, IOPF_PAGE_RESP_INVALID);
+}
+
+static void queue_work_paused_across_queue_free(void **state)
+{
+	paused_across_queue_free(*state, 2);
+}
+
+static void queue_work_paused_across_manual_queue_free(void **state)
+{
+	paused_across_queue_free(*state, 0);
 }
 
 static void queue_free_threaded(void **state)
@@ -917,6 +946,8 @@ int main(void)
 		T(queue_free_threaded, fx_setup_percpu),
 		T(queue_work_races_remove_and_free, fx_setup_threaded),
 		T(queue_work_paused_across_queue_free, fx_setup_threaded),
+		T(queue_work_paused_across_manual_queue_free,
+		  fx_setup_threaded),
 		cmocka_unit_test(manual_determinism),
 	};
 

@@ -76,8 +76,6 @@ void iopf_put_dev_fault_param(struct iopf_fault_param *fp)
 
 	if (!iopf_ref_put(&fp->users))
 		return;
-	/* Not from one of its workers: the queue's own reference outlives them. */
-	iopf_queue_put(fp->home);
 	ctx = dev->ctx;
 	pthread_mutex_lock(&ctx->lock);
 	cds_list_del(&fp->ctx_node);
@@ -595,8 +593,6 @@ static struct iopf_fault_param *fault_param_new(struct iopf_queue *queue,
 	pthread_mutex_init(&fp->lock, NULL);
 	iopf_ref_init(&fp->users);
 	fp->queue = queue;
-	fp->home = queue;
-	iopf_queue_get(queue);
 	fp->dev = dev;
 	CDS_INIT_LIST_HEAD(&fp->partial);
 	CDS_INIT_LIST_HEAD(&fp->groups);

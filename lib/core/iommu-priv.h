@@ -487,7 +487,10 @@ struct iopf_fault_param {
 	/* The report and answer paths: lock, users, queue, the lists. */
 	pthread_mutex_t lock;
 	struct iopf_ref users;
-	/* The queue while the device is on it, NULL once removed (lock). */
+	/*
+	 * The queue while the device is on it, NULL once removed (written
+	 * under lock; iopf_queue_work() reads it without).
+	 */
 	_Atomic(struct iopf_queue *) queue;
 	/* groups in the cache and on the freed stack; bounded */
 	atomic_uint nr_cached;
@@ -508,12 +511,6 @@ struct iopf_fault_param {
 	_Atomic(struct iopf_group *) freed;
 	struct cds_list_head cache;
 	struct iopf_device *dev; /* holds a device reference */
-	/*
-	 * The queue it was added to, with a reference: iopf_queue_work()
-	 * reads fp->queue without a lock and may still touch that queue
-	 * after remove_device cleared it (it then takes its count back).
-	 */
-	struct iopf_queue *home;
 	/* cold */
 	struct rcu_head rcu;
 	struct cds_list_head queue_list;
@@ -629,6 +626,7 @@ void iopf_lanes_free(struct iopf_queue *queue);
 struct iopf_queue_lane *iopf_lane_here(struct iopf_queue *queue);
 void iopf_lane_enqueue(struct iopf_queue_lane *lane, struct iopf_group *group);
 struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane);
+void iopf_stall_wait(unsigned int *tries);
 int iopf_workers_start(struct iopf_queue *queue);
 void iopf_workers_stop(struct iopf_queue *queue);
 

@@ -102,8 +102,8 @@ void iopf_queue_run_one(struct iopf_queue_lane *lane, struct iopf_group *group)
  * Count @group in the flush epoch, then check its device is still on
  * @queue: a remove_device() that cleared fp->queue before a flush flipped
  * the epoch is seen here (seq_cst on both sides), and one after is waited
- * for by that flush, so iopf_queue_free() never stops its workers with
- * the group still to come. -ENODEV, uncounted, if the device left.
+ * for by that flush (manual mode too), so iopf_queue_free() never stops
+ * with the group still to come. -ENODEV, uncounted, if the device left.
  */
 static int queue_enqueue(struct iopf_fault_param *fp, struct iopf_queue *queue,
 			 struct iopf_group *group,
@@ -117,6 +117,11 @@ static int queue_enqueue(struct iopf_fault_param *fp, struct iopf_queue *queue,
 		wake_flushers(queue);
 		return -ENODEV;
 	}
+	/* Traced while counted but not queued: no worker can free it yet. */
+	if (iopf_trace_on(fp->dev->ctx))
+		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
+				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
+				 0, group->fault_count);
 	group->work_fn = fn;
 	group->work_epoch = idx;
 	cds_wfcq_node_init(&group->work_node);
@@ -131,7 +136,7 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 {
 	struct iopf_fault_param *fp;
 	struct iopf_queue *queue;
-	int ret = 0;
+	int ret;
 
 	if (!group || !fn)
 		return -EINVAL;
@@ -139,21 +144,21 @@ IOPF_EXPORT int iopf_queue_work(struct iopf_group *group,
 		return -EBUSY;
 	fp = group->fault_param;
 	/*
+	 * No lock: queue_enqueue() re-checks after counting. The read-side
+	 * section (nested when the handler calls us) covers every touch of
+	 * @queue, up to the wake-up after the link, by which time a worker
+	 * may have freed the group and the queue may have lost every other
+	 * reference: queue_destroy() waits for a grace period before it
+	 * drops its own.
+	 */
+	iopf_rcu_read_lock();
+	/*
 	 * Off its queue, the device may have lost its IOMMU too (a group a
 	 * handler holds outlives both): say so before the trace reads them.
 	 */
 	queue = atomic_load(&fp->queue);
-	if (!queue) {
-		atomic_store(&group->queued, false);
-		return -ENODEV;
-	}
-	/* Trace first: once queued, a worker may free the group at any time. */
-	if (iopf_trace_on(fp->dev->ctx))
-		iopf_trace_fault(fp->dev->ctx, IOPF_TRACE_WORK_QUEUED, fp->dev,
-				 &group->last_fault.fault, -1, IOPF_ORIGIN_NONE,
-				 0, group->fault_count);
-	/* @queue is fp->home: the group's fp keeps its memory. */
-	ret = queue_enqueue(fp, queue, group, fn);
+	ret = queue ? queue_enqueue(fp, queue, group, fn) : -ENODEV;
+	iopf_rcu_read_unlock();
 	if (ret)
 		atomic_store(&group->queued, false);
 	return ret;
@@ -220,10 +225,22 @@ void iopf_queue_flush(struct iopf_queue *queue)
 	unsigned int old;
 
 	if (!queue->nr_workers) {
-		/* Work may queue more work: run until nothing is left. */
+		unsigned int tries = 0;
+
+		/*
+		 * Work may queue more work: run until nothing is left, and
+		 * until every item counted before the flip is queued and run
+		 * (an iopf_queue_work() between its count and its link).
+		 */
 		pthread_mutex_lock(&queue->run_lock);
-		while (run_locked(queue, SIZE_MAX))
-			;
+		old = atomic_fetch_add(&queue->epoch, 1) & 1;
+		for (;;) {
+			if (run_locked(queue, SIZE_MAX))
+				continue;
+			if (epoch_drained(queue, old))
+				break;
+			iopf_stall_wait(&tries);
+		}
 		pthread_mutex_unlock(&queue->run_lock);
 		return;
 	}
@@ -342,6 +359,8 @@ static void queue_destroy(struct iopf_ctx_member *member)
 	iopf_queue_flush(queue);
 	atomic_store(&queue->dead, true);
 	iopf_workers_stop(queue);
+	/* An iopf_queue_work() may still be past its link: see there. */
+	iopf_synchronize_rcu();
 	/* Pair with iopf_queue_alloc(); devices that used it may hold more. */
 	iopf_queue_put(queue);
 }

@@ -20,11 +20,12 @@
  * the lane under its wake_lock, which enqueuers take to signal, so no
  * wake-up is lost.
  *
- * Dequeues never block: an enqueuer that was preempted between its tail
- * exchange and its link store leaves a node the head cannot reach yet, and
- * liburcu's blocking dequeue then sleeps 10 ms in poll() with the head lock
- * held, stalling every worker of the lane (with more threads than CPUs,
- * several times a second). A worker yields to the enqueuer instead.
+ * No dequeue sleeps in liburcu: an enqueuer that was preempted between its
+ * tail exchange and its link store leaves a node the head cannot reach
+ * yet, and liburcu's blocking dequeue then sleeps 10 ms in poll() with the
+ * head lock held, stalling every worker of the lane (with more threads than
+ * CPUs, several times a second). Workers and manual runs yield to the
+ * enqueuer instead (iopf_stall_wait()).
  */
 #include <errno.h>
 #include <sched.h>
@@ -70,7 +71,7 @@ static unsigned int lane_dequeue_batch(struct iopf_queue_lane *lane,
  * CPU), and after a few yields back off 50 us at a time, which is still
  * 200 times shorter than liburcu's poll().
  */
-static void stall_wait(unsigned int *tries)
+void iopf_stall_wait(unsigned int *tries)
 {
 	if (++*tries < 8)
 		sched_yield();
@@ -90,7 +91,7 @@ struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane)
 		cds_wfcq_dequeue_unlock(&lane->head, &lane->tail);
 		if (node != CDS_WFCQ_WOULDBLOCK)
 			return node ? work_to_group(node) : NULL;
-		stall_wait(&tries);
+		iopf_stall_wait(&tries);
 	}
 }
 
@@ -170,7 +171,7 @@ static void *worker_fn(void *arg)
 	for (;;) {
 		n = lane_dequeue_batch(lane, batch, &stalled);
 		if (!n && stalled) {
-			stall_wait(&tries);
+			iopf_stall_wait(&tries);
 			continue;
 		}
 		tries = 0;
