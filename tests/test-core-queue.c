@@ -598,7 +598,8 @@ static void queue_free_order(void **state)
  * that returned 0 had its work run before iopf_queue_free() returned (none
  * lost on stopped workers), any other call said -ENODEV, every request
  * was answered exactly once, and nothing touched the freed queue (ASan,
- * TSan: the groups' fault param keeps it until they are freed).
+ * TSan: iopf_queue_free() waits for the read-side section of every
+ * iopf_queue_work() that may still use it).
  */
 #define RACE_GROUPS 64
 #define RACE_ROUNDS 30

@@ -91,8 +91,9 @@ int iopf_queue_alloc(struct iopf_ctx *ctx, const char *name,
  * kernel removes first and destroys the workqueue after, which runs queued
  * work on groups remove_device already freed.)
  *
- * Context: not from a work function or a handler; no report may target the
- * queue's devices concurrently.
+ * Context: not from a work function, a handler or an RCU read-side section
+ * (it waits for a grace period, so that no iopf_queue_work() still uses
+ * the queue); no report may target the queue's devices concurrently.
  */
 void iopf_queue_free(struct iopf_queue *queue);
 

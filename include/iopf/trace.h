@@ -124,6 +124,12 @@ struct iopf_trace_event {
  * typedef iopf_trace_sink_t - receives trace events
  * @ev: the event; valid during the call only
  * @priv: the pointer given to iopf_trace_set_sink()
+ *
+ * Context: called on the thread that takes the step, possibly inside an RCU
+ * read-side section and with the step half done (work_queued: the group
+ * counted for flushes but not queued yet). A sink must not call back into
+ * libiopf, and a sink that blocks holds up that step (flushes and frees
+ * wait for it).
  */
 typedef void (*iopf_trace_sink_t)(const struct iopf_trace_event *ev,
 				  void *priv);

@@ -235,8 +235,10 @@ void iopf_queue_flush(struct iopf_queue *queue)
 		pthread_mutex_lock(&queue->run_lock);
 		old = atomic_fetch_add(&queue->epoch, 1) & 1;
 		for (;;) {
-			if (run_locked(queue, SIZE_MAX))
+			if (run_locked(queue, SIZE_MAX)) {
+				tries = 0;
 				continue;
+			}
 			if (epoch_drained(queue, old))
 				break;
 			iopf_stall_wait(&tries);
