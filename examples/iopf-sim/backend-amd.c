@@ -106,10 +106,16 @@ static uint64_t reg(struct sim_obj *iommu, uint32_t off)
 
 static bool amd_idle(struct sim_obj *iommu)
 {
-	return reg(iommu, IOPF_AMD_MMIO_PPR_HEAD) ==
-		       reg(iommu, IOPF_AMD_MMIO_PPR_TAIL) &&
-	       !(reg(iommu, IOPF_AMD_MMIO_STATUS) &
-		 (IOPF_AMD_STATUS_PPR_INT | IOPF_AMD_STATUS_PPR_OVERFLOW));
+	if (reg(iommu, IOPF_AMD_MMIO_PPR_HEAD) !=
+		    reg(iommu, IOPF_AMD_MMIO_PPR_TAIL) ||
+	    (reg(iommu, IOPF_AMD_MMIO_STATUS) &
+	     (IOPF_AMD_STATUS_PPR_INT | IOPF_AMD_STATUS_PPR_OVERFLOW)))
+		return false;
+	/*
+	 * The PPR thread moves the head before it reports what it took:
+	 * polling the log here waits for a poll in progress.
+	 */
+	return iopf_amd_poll_ppr_log(iommu->ptr) <= 0;
 }
 
 static int amd_stat(struct sim_obj *iommu, const char *key, char *buf,

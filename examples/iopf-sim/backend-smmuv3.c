@@ -142,6 +142,14 @@ static bool smmu_idle(struct sim_obj *iommu)
 	if (q_pending(iommu, IOPF_SMMUV3_EVTQ_PROD, IOPF_SMMUV3_EVTQ_CONS) ||
 	    q_pending(iommu, IOPF_SMMUV3_PRIQ_PROD, IOPF_SMMUV3_PRIQ_CONS))
 		return false;
+	/*
+	 * The event and PRI threads move CONS before they report what they
+	 * took: running their bodies here waits for a drain in progress
+	 * (they hold the queue's mutex) and takes what came in since.
+	 */
+	if (iopf_smmuv3_process_evtq(iommu->ptr) > 0 ||
+	    iopf_smmuv3_process_priq(iommu->ptr) > 0)
+		return false;
 	return iopf_smmuv3_get_stats(iommu->ptr, &st) || !st.stalls_waiting;
 }
 

@@ -110,8 +110,14 @@ static uint64_t prq_pending(struct sim_obj *iommu)
 
 static bool vtd_idle(struct sim_obj *iommu)
 {
-	return !prq_pending(iommu) &&
-	       !(reg(iommu, IOPF_VTD_PRS_REG) & IOPF_VTD_PRS_PPR);
+	if (prq_pending(iommu) ||
+	    (reg(iommu, IOPF_VTD_PRS_REG) & IOPF_VTD_PRS_PPR))
+		return false;
+	/*
+	 * The prq thread clears PPR and moves PQH before it reports what it
+	 * took: running its body here waits for a walk in progress.
+	 */
+	return iopf_vtd_process_prq(iommu->ptr) <= 0;
 }
 
 static int vtd_stat(struct sim_obj *iommu, const char *key, char *buf,

@@ -107,7 +107,10 @@ struct sim_backend {
 	 * steps done, 0 when idle
 	 */
 	int (*pump)(struct sim *sim, struct sim_obj *iommu);
-	/* optional, threaded mode: true when no hardware queue holds work */
+	/*
+	 * optional, threaded mode: true when no hardware queue holds work
+	 * and no driver thread is between taking an entry and reporting it
+	 */
 	bool (*idle)(struct sim_obj *iommu);
 	/* optional: a DMA by a device without a PCIe endpoint */
 	int (*dma)(struct sim *sim, struct sim_obj *dev, uint32_t pasid,
