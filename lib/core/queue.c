@@ -37,6 +37,14 @@ static void wake_flushers(struct iopf_queue *queue)
 	}
 }
 
+/* Take back a count of work_begin(): it may be what a flusher waits for. */
+static void work_uncount(struct iopf_queue *queue, struct iopf_queue_lane *lane,
+			 unsigned int idx)
+{
+	atomic_fetch_sub(&lane->queued[idx], 1);
+	wake_flushers(queue);
+}
+
 static uint8_t work_begin(struct iopf_queue *queue,
 			  struct iopf_queue_lane *lane)
 {
@@ -45,16 +53,14 @@ static uint8_t work_begin(struct iopf_queue *queue,
 	/*
 	 * Count ourselves in the current epoch; if a flush flipped it in the
 	 * meantime, count in the new one instead (seq_cst on both sides: the
-	 * flusher either sees our increment or we see its flip). Taking the
-	 * count back may be what the flusher waits for.
+	 * flusher either sees our increment or we see its flip).
 	 */
 	for (;;) {
 		idx = atomic_load(&queue->epoch) & 1;
 		atomic_fetch_add(&lane->queued[idx], 1);
 		if ((atomic_load(&queue->epoch) & 1) == idx)
 			return (uint8_t)idx;
-		atomic_fetch_sub(&lane->queued[idx], 1);
-		wake_flushers(queue);
+		work_uncount(queue, lane, idx);
 	}
 }
 
@@ -113,8 +119,7 @@ static int queue_enqueue(struct iopf_fault_param *fp, struct iopf_queue *queue,
 	uint8_t idx = work_begin(queue, lane);
 
 	if (atomic_load(&fp->queue) != queue) {
-		atomic_fetch_sub(&lane->queued[idx], 1);
-		wake_flushers(queue);
+		work_uncount(queue, lane, idx);
 		return -ENODEV;
 	}
 	/* Traced while counted but not queued: no worker can free it yet. */

@@ -39,18 +39,14 @@ static struct iopf_group *work_to_group(struct cds_wfcq_node *node)
 }
 
 /*
- * Up to IOPF_WORKER_BATCH groups in one acquisition of the lane's head lock
- * (the dequeue side's only lock), or one while a colleague sleeps: then the
- * rest is left for it (worker_fn() wakes it), so a burst still spreads over
- * the workers. Returns how many; *stalled when it stopped at a node whose
- * enqueuer has not linked it yet.
+ * Up to @max groups in one acquisition of the lane's head lock (the dequeue
+ * side's only lock). Returns how many; *stalled when it stopped at a node
+ * whose enqueuer has not linked it yet.
  */
-#define IOPF_WORKER_BATCH 8
-
-static unsigned int lane_dequeue_batch(struct iopf_queue_lane *lane,
-				       struct iopf_group **batch, bool *stalled)
+static unsigned int lane_take(struct iopf_queue_lane *lane,
+			      struct iopf_group **batch, unsigned int max,
+			      bool *stalled)
 {
-	unsigned int max = atomic_load(&lane->sleepers) ? 1 : IOPF_WORKER_BATCH;
 	struct cds_wfcq_node *node = NULL;
 	unsigned int n = 0;
 
@@ -64,6 +60,21 @@ static unsigned int lane_dequeue_batch(struct iopf_queue_lane *lane,
 	cds_wfcq_dequeue_unlock(&lane->head, &lane->tail);
 	*stalled = node == CDS_WFCQ_WOULDBLOCK;
 	return n;
+}
+
+/*
+ * A worker takes up to IOPF_WORKER_BATCH groups, or one while a colleague
+ * sleeps: then the rest is left for it (worker_fn() wakes it), so a burst
+ * still spreads over the workers.
+ */
+#define IOPF_WORKER_BATCH 8
+
+static unsigned int lane_dequeue_batch(struct iopf_queue_lane *lane,
+				       struct iopf_group **batch, bool *stalled)
+{
+	unsigned int max = atomic_load(&lane->sleepers) ? 1 : IOPF_WORKER_BATCH;
+
+	return lane_take(lane, batch, max, stalled);
 }
 
 /*
@@ -82,17 +93,16 @@ void iopf_stall_wait(unsigned int *tries)
 /* One group for a manual run, waiting (as workers do) for a late link. */
 struct iopf_group *iopf_lane_dequeue(struct iopf_queue_lane *lane)
 {
-	struct cds_wfcq_node *node;
+	struct iopf_group *group;
 	unsigned int tries = 0;
+	bool stalled;
 
-	for (;;) {
-		cds_wfcq_dequeue_lock(&lane->head, &lane->tail);
-		node = __cds_wfcq_dequeue_nonblocking(&lane->head, &lane->tail);
-		cds_wfcq_dequeue_unlock(&lane->head, &lane->tail);
-		if (node != CDS_WFCQ_WOULDBLOCK)
-			return node ? work_to_group(node) : NULL;
+	while (!lane_take(lane, &group, 1, &stalled)) {
+		if (!stalled)
+			return NULL;
 		iopf_stall_wait(&tries);
 	}
+	return group;
 }
 
 static bool lane_empty(struct iopf_queue_lane *lane)
